@@ -1,0 +1,140 @@
+import { EventEmitter } from 'node:events'
+import type { Session } from 'fastify'
+import { StoreUnavailableError } from '../errors.js'
+import type { RedisClient } from '../tokens/redis-store.js'
+
+/*
+ * Session stores for @fastify/session (callback API). Both compute the record lifetime from
+ * the session cookie's expiry, so a session never outlives its cookie, and both fall back to
+ * `defaultTtlMs` for sessions without one.
+ */
+
+type Callback = (error?: unknown) => void
+type GetCallback = (error: unknown, session?: Session | null) => void
+
+export interface SessionStoreOptions {
+  /** Lifetime of a session whose cookie has no expiry, in milliseconds. Default one day. */
+  defaultTtlMs?: number
+}
+
+function ttlOf (session: Session, defaultTtlMs: number): number {
+  const expires = session.cookie?.expires
+  const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : Number.NaN
+  if (!Number.isFinite(at)) return defaultTtlMs
+  return Math.max(1000, at - Date.now())
+}
+
+export interface MemorySessionStoreOptions extends SessionStoreOptions {
+  /** Upper bound on stored sessions; the least recently written are dropped beyond it. Default 100000. */
+  maxEntries?: number
+}
+
+/**
+ * A bounded, expiring in-memory session store for one process. It keeps JSON text, not
+ * objects, so a session read back is a copy, as with Redis.
+ */
+export class MemorySessionStore extends EventEmitter {
+  readonly #sessions = new Map<string, { json: string, expiresAt: number }>()
+  readonly #defaultTtlMs: number
+  readonly #maxEntries: number
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor (options: MemorySessionStoreOptions = {}) {
+    super()
+    this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
+    this.#maxEntries = options.maxEntries ?? 100_000
+    this.#sweeper = setInterval(() => this.sweep(), 30_000)
+    this.#sweeper.unref()
+  }
+
+  get size (): number {
+    return this.#sessions.size
+  }
+
+  set (sessionId: string, session: Session, callback: Callback): void {
+    this.#sessions.delete(sessionId)
+    this.#sessions.set(sessionId, { json: JSON.stringify(session), expiresAt: Date.now() + ttlOf(session, this.#defaultTtlMs) })
+    for (const key of this.#sessions.keys()) {
+      if (this.#sessions.size <= this.#maxEntries) break
+      this.#sessions.delete(key)
+    }
+    callback()
+  }
+
+  get (sessionId: string, callback: GetCallback): void {
+    const entry = this.#sessions.get(sessionId)
+    if (entry === undefined || entry.expiresAt <= Date.now()) {
+      if (entry !== undefined) this.#sessions.delete(sessionId)
+      callback(null, null)
+      return
+    }
+    callback(null, JSON.parse(entry.json) as Session)
+  }
+
+  destroy (sessionId: string, callback: Callback): void {
+    this.#sessions.delete(sessionId)
+    callback()
+  }
+
+  /** Drops expired sessions. */
+  sweep (): void {
+    const now = Date.now()
+    for (const [sessionId, entry] of this.#sessions) if (entry.expiresAt <= now) this.#sessions.delete(sessionId)
+  }
+
+  close (): void {
+    clearInterval(this.#sweeper)
+  }
+}
+
+export interface RedisSessionStoreOptions extends SessionStoreOptions {
+  /** Key prefix. Default `mubarokah:sess:`. */
+  keyPrefix?: string
+}
+
+/**
+ * A session store over ioredis: one `SET key json PX ttl` per save, one GET per read.
+ * Redis failures become FST_MUBAROKAH_STORE_UNAVAILABLE (503), never "no session", so an
+ * outage never looks like a logout and nothing is deleted because of it.
+ */
+export class RedisSessionStore extends EventEmitter {
+  readonly #redis: RedisClient
+  readonly #prefix: string
+  readonly #defaultTtlMs: number
+
+  constructor (redis: RedisClient, options: RedisSessionStoreOptions = {}) {
+    super()
+    this.#redis = redis
+    this.#prefix = options.keyPrefix ?? 'mubarokah:sess:'
+    this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
+  }
+
+  set (sessionId: string, session: Session, callback: Callback): void {
+    const ttlMs = Math.ceil(ttlOf(session, this.#defaultTtlMs))
+    this.#redis.set(this.#prefix + sessionId, JSON.stringify(session), 'PX', ttlMs)
+      .then(() => callback(), (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
+  }
+
+  get (sessionId: string, callback: GetCallback): void {
+    this.#redis.get(this.#prefix + sessionId).then((json) => {
+      if (json === null) {
+        callback(null, null)
+        return
+      }
+      let session: Session
+      try {
+        session = JSON.parse(json) as Session
+      } catch {
+        // A corrupt record is no session; the cookie is cleared and the user logs in again.
+        callback(null, null)
+        return
+      }
+      callback(null, session)
+    }, (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
+  }
+
+  destroy (sessionId: string, callback: Callback): void {
+    this.#redis.del(this.#prefix + sessionId)
+      .then(() => callback(), (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
+  }
+}
