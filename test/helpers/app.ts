@@ -1,0 +1,162 @@
+import { Writable } from 'node:stream'
+import fastifyCookie from '@fastify/cookie'
+import fastifyRedis from '@fastify/redis'
+import fastifySession from '@fastify/session'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Test } from 'tap'
+import fastifyMubarokah, { MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
+import { createDevClient, startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/dev-provider/index.js'
+import { findForm, type Browser, type BrowserResponse } from './browser.js'
+import { freePort } from './redis.js'
+
+export const TEST_ENCRYPTION_KEY = 'PCmkzd4-6E8N2i7PQtcNrbHBJcQIjOVqAzLFyGUZ0tQ='
+export const TEST_SESSION_SECRET = 'a-test-session-secret-of-at-least-32-characters'
+export const CLIENT_SECRET = 'dev-secret-change-me'
+
+/** Log lines of one app, parsed, plus the raw text for secret scans. */
+export class LogCapture {
+  readonly lines: string[] = []
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+      callback()
+    }
+  })
+
+  get text (): string {
+    return this.lines.join('\n')
+  }
+
+  entries (): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+
+  events (name: string): Array<Record<string, unknown>> {
+    return this.entries().filter((entry) => entry.event === name)
+  }
+}
+
+export interface StartAppOptions {
+  readonly provider: { readonly baseUrl: string }
+  readonly port?: number
+  readonly plugin?: Partial<MubarokahOptions>
+  /** Redis URL for the Redis session and token stores; memory stores without it. */
+  readonly redisUrl?: string
+  readonly sessionSecret?: string | string[]
+  readonly logLevel?: 'debug' | 'info' | 'warn'
+  readonly fastify?: FastifyServerOptions
+  readonly sessionCookie?: Record<string, unknown>
+  readonly register?: (app: FastifyInstance) => void | Promise<void>
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly url: string
+  readonly port: number
+  readonly logs: LogCapture
+  close(): Promise<void>
+}
+
+/**
+ * Starts an app on 127.0.0.1 with @fastify/cookie, @fastify/session (rolling off, no
+ * uninitialised sessions) and the plugin, plus `/dashboard` (guarded) and `/token` (returns the
+ * access token, for tests that check which token a request used).
+ */
+export async function startApp (options: StartAppOptions): Promise<TestApp> {
+  const port = options.port ?? await freePort()
+  const logs = new LogCapture()
+  const app = Fastify({ logger: { level: options.logLevel ?? 'info', stream: logs.stream }, ...options.fastify })
+
+  await app.register(fastifyCookie)
+  let sessionStore: MemorySessionStore | RedisSessionStore
+  if (options.redisUrl !== undefined) {
+    await app.register(fastifyRedis, { url: options.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 1000 })
+    sessionStore = new RedisSessionStore(app.redis)
+  } else {
+    sessionStore = new MemorySessionStore()
+    app.addHook('onClose', async () => sessionStore instanceof MemorySessionStore && sessionStore.close())
+  }
+  await app.register(fastifySession, {
+    secret: options.sessionSecret ?? TEST_SESSION_SECRET,
+    store: sessionStore,
+    saveUninitialized: false,
+    rolling: false,
+    cookie: { secure: 'auto', httpOnly: true, sameSite: 'lax', path: '/', maxAge: 30 * 86_400_000, ...options.sessionCookie }
+  })
+  await app.register(fastifyMubarokah, {
+    clientId: 'dev-client',
+    clientSecret: CLIENT_SECRET,
+    redirectUri: `http://127.0.0.1:${port}/auth/mubarokah/callback`,
+    baseUrl: options.provider.baseUrl,
+    encryptionKeys: TEST_ENCRYPTION_KEY,
+    tokenStore: options.redisUrl === undefined ? 'memory' : 'redis',
+    rateLimit: { loginsPerMinute: 10_000, callbacksPerMinute: 10_000 },
+    ...options.plugin
+  })
+
+  app.get('/dashboard', { preHandler: app.mubarokah.requireUser }, async (request) => ({ name: request.mubarokah?.user.name }))
+  app.get('/token', { preHandler: app.mubarokah.requireUser }, async (request) => ({ accessToken: await request.mubarokah?.accessToken() }))
+  await options.register?.(app)
+
+  await app.listen({ host: '127.0.0.1', port })
+  return { app, url: `http://127.0.0.1:${port}`, port, logs, close: async () => await app.close() }
+}
+
+/** Starts a development provider whose client accepts the callback of apps on these ports. */
+export async function startProvider (ports: readonly number[], options: DevProviderOptions = {}): Promise<DevProvider> {
+  const redirectUris = ports.map((port) => `http://127.0.0.1:${port}/auth/mubarokah/callback`)
+  return await startDevProvider({ clients: [createDevClient(redirectUris)], ...options })
+}
+
+export interface Fixture {
+  readonly provider: DevProvider
+  readonly app: TestApp
+}
+
+/** A provider and one app, closed in teardown. */
+export async function startFixture (t: Test, options: Omit<StartAppOptions, 'provider' | 'port'> & { providerOptions?: DevProviderOptions } = {}): Promise<Fixture> {
+  const port = await freePort()
+  const provider = await startProvider([port], options.providerOptions)
+  t.teardown(() => provider.close())
+  const app = await startApp({ ...options, provider, port })
+  t.teardown(() => app.close())
+  return { provider, app }
+}
+
+export interface LoginResult {
+  /** Every response from the login start to the end of the redirects. */
+  readonly responses: BrowserResponse[]
+  readonly final: BrowserResponse
+}
+
+/**
+ * Logs in through the real pages: app login, provider login form, consent form, callback.
+ * `stopBeforeCallback` returns the callback URL without visiting it.
+ */
+export async function loginAs (browser: Browser, appUrl: string, username: string, options: { returnTo?: string, password?: string, decision?: 'approve' | 'deny', loginPath?: string, stopBeforeCallback?: boolean, query?: string } = {}): Promise<LoginResult & { callbackUrl?: string }> {
+  const query = options.query ?? (options.returnTo === undefined ? '' : `returnTo=${encodeURIComponent(options.returnTo)}`)
+  const start = `${appUrl}${options.loginPath ?? '/auth/mubarokah/login'}${query === '' ? '' : `?${query}`}`
+  const responses = await browser.navigate(start)
+  let page = responses[responses.length - 1] as BrowserResponse
+
+  if (/name="password"/.test(page.text)) {
+    const afterLogin = await browser.submitForm(page, { username, password: options.password ?? 'demo' })
+    responses.push(...afterLogin)
+    page = afterLogin[afterLogin.length - 1] as BrowserResponse
+  }
+  if (/name="decision"/.test(page.text)) {
+    const decision = options.decision ?? 'approve'
+    const form = await submitWithoutCallback(browser, page, { name: 'decision', value: decision }, options.stopBeforeCallback === true)
+    responses.push(...form.responses)
+    if (form.callbackUrl !== undefined) return { responses, final: form.responses[form.responses.length - 1] as BrowserResponse, callbackUrl: form.callbackUrl }
+    page = responses[responses.length - 1] as BrowserResponse
+  }
+  return { responses, final: page }
+}
+
+async function submitWithoutCallback (browser: Browser, page: BrowserResponse, button: { name: string, value: string }, stop: boolean): Promise<{ responses: BrowserResponse[], callbackUrl?: string }> {
+  if (!stop) return { responses: await browser.submitForm(page, {}, button) }
+  const form = findForm(page.text, button)
+  const response = await browser.request(new URL(form.action, page.url).toString(), { method: 'POST', form: { ...form.fields, [button.name]: button.value } })
+  return { responses: [response], callbackUrl: response.location ?? undefined }
+}

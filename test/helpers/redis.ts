@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { Redis, type RedisOptions } from 'ioredis'
+
+/*
+ * A throwaway redis-server per test file: random free port on 127.0.0.1, no persistence,
+ * stopped (by its own PID) in teardown. Tests never touch a Redis they did not start.
+ */
+
+export interface TestRedis {
+  readonly port: number
+  readonly url: string
+  /** A new client; closed by `stop`. */
+  client(options?: RedisOptions): Redis
+  /** Stops the server without closing clients, for outage tests. Data is lost (no persistence). */
+  kill(): Promise<void>
+  /** Starts the server again on the same port. */
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Finds a free TCP port on loopback by binding port 0 and releasing it. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  await once(server, 'close')
+  if (address === null || typeof address === 'string') throw new Error('no port assigned')
+  return address.port
+}
+
+function launch (port: number, extraArgs: string[] = []): ChildProcess {
+  return spawn('redis-server', [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--protected-mode', 'yes',
+    ...extraArgs
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export async function waitForRedis (port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      await probe.ping()
+      probe.disconnect()
+      return
+    } catch {
+      probe.disconnect()
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start within ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+async function stopProcess (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGKILL')
+  await exited
+}
+
+export async function startRedis (extraArgs: string[] = []): Promise<TestRedis> {
+  const port = await freePort()
+  let child = launch(port, extraArgs)
+  await waitForRedis(port)
+  const clients: Redis[] = []
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client (options: RedisOptions = {}) {
+      const redis = new Redis({ port, host: '127.0.0.1', ...options })
+      redis.on('error', () => {})
+      clients.push(redis)
+      return redis
+    },
+    async kill () {
+      await stopProcess(child)
+    },
+    async restart () {
+      child = launch(port, extraArgs)
+      await waitForRedis(port)
+    },
+    async stop () {
+      for (const redis of clients) redis.disconnect()
+      await stopProcess(child)
+    }
+  }
+}
