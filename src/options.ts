@@ -20,21 +20,14 @@ const ScopeSchema = Type.Union(KNOWN_SCOPES.map((scope) => Type.Literal(scope)))
 
 const FetchSchema = Type.Function([Type.Any(), Type.Optional(Type.Any())], Type.Promise(Type.Any()))
 
-const TokenStoreObjectSchema = Type.Object({
-  getGrant: Type.Function([], Type.Any()),
-  createGrant: Type.Function([], Type.Any()),
-  replaceGrant: Type.Function([], Type.Any()),
-  deleteGrant: Type.Function([], Type.Any()),
-  listUserGrants: Type.Function([], Type.Any()),
-  createTransaction: Type.Function([], Type.Any()),
-  claimTransaction: Type.Function([], Type.Any()),
-  finishTransaction: Type.Function([], Type.Any()),
-  acquireLock: Type.Function([], Type.Any()),
-  isLocked: Type.Function([], Type.Any()),
-  hit: Type.Function([], Type.Any()),
-  setMarker: Type.Function([], Type.Any()),
-  getMarker: Type.Function([], Type.Any())
-})
+/** Methods a custom token store must have; checked after the schema, since methods live on prototypes. */
+const TOKEN_STORE_METHODS = [
+  'getGrant', 'createGrant', 'replaceGrant', 'deleteGrant', 'listUserGrants',
+  'createTransaction', 'claimTransaction', 'finishTransaction',
+  'acquireLock', 'isLocked', 'hit', 'setMarker', 'getMarker'
+] as const
+
+const TokenStoreObjectSchema = Type.Object({})
 
 /**
  * The plugin options. Every field has TSDoc with its default; the schema is the single
@@ -196,12 +189,18 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (typeof input !== 'object' || input === null) {
     throw new OptionMissingError('clientId', FIXES.clientId as string)
   }
-  const withDefaults = Value.Default(OptionsSchema, Value.Clone(stripUndefined(input as Record<string, unknown>))) as Static<typeof OptionsSchema>
+  // Objects with behaviour (a store instance, functions) are passed by reference; the rest is copied.
+  const { tokenStore, fetch, enrichUser, ...data } = stripUndefined(input as Record<string, unknown>)
+  const references = stripUndefined({ tokenStore, fetch, enrichUser })
+  const withDefaults = Value.Default(OptionsSchema, { ...Value.Clone(data), ...references }) as Static<typeof OptionsSchema>
+  // Value.Default rebuilds object values, which would drop a store's prototype methods.
+  Object.assign(withDefaults, references)
 
   const firstError = compiledOptions.Errors(withDefaults).First()
   if (firstError !== undefined) throw optionError(firstError, withDefaults)
 
   checkUrls(withDefaults)
+  checkTokenStore(withDefaults.tokenStore)
   checkAuthorizationParams(withDefaults.authorizationParams)
   const production = withDefaults.production ?? process.env.NODE_ENV === 'production'
   const encryptionKeys = withDefaults.encryptionKeys === undefined
@@ -247,6 +246,14 @@ function checkUrls (options: Static<typeof OptionsSchema>): void {
   const base = parseHttpUrl(options.baseUrl)
   if (base === null || base.search !== '' || base.hash !== '') {
     throw new OptionInvalidError('baseUrl', `it must be an absolute http(s) URL without query or fragment; ${FIXES.baseUrl}`)
+  }
+}
+
+function checkTokenStore (store: unknown): void {
+  if (typeof store !== 'object' || store === null) return
+  const missing = TOKEN_STORE_METHODS.filter((method) => typeof (store as Record<string, unknown>)[method] !== 'function')
+  if (missing.length > 0) {
+    throw new OptionInvalidError('tokenStore', `the object lacks the TokenStore methods ${missing.join(', ')}; ${FIXES.tokenStore}`)
   }
 }
 

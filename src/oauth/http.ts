@@ -126,7 +126,10 @@ function interpret (response: Response, contentType: string, text: string): Prov
     return throwWithRetryAfter(error, parseRetryAfter(response.headers.get('retry-after')) ?? 30)
   }
   if (status >= 500) {
-    throw attachDetails(new ProviderUnavailableError(`HTTP ${status}`), facts)
+    // The provider answered with a server error: a bad gateway for our clients, not an unreachable one.
+    const error = new ProviderUnavailableError(`HTTP ${status}`)
+    error.statusCode = 502
+    throw attachDetails(error, facts)
   }
   if (status >= 300 && status < 400) {
     throw attachDetails(new ProviderResponseError(`unexpected redirect (HTTP ${status})`), facts)

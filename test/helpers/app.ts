@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Test } from 'tap'
 import fastifyMubarokah, { MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
 import { createDevClient, startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/dev-provider/index.js'
-import { findForm, type Browser, type BrowserResponse } from './browser.js'
+import type { Browser, BrowserResponse } from './browser.js'
 import { freePort } from './redis.js'
 
 export const TEST_ENCRYPTION_KEY = 'PCmkzd4-6E8N2i7PQtcNrbHBJcQIjOVqAzLFyGUZ0tQ='
@@ -113,12 +113,20 @@ export interface Fixture {
   readonly app: TestApp
 }
 
+export interface FixtureOptions extends Omit<StartAppOptions, 'provider' | 'port'> {
+  readonly providerOptions?: DevProviderOptions
+  /** Callback path registered at the provider and used as the app's redirect URI. */
+  readonly providerRedirectPath?: string
+}
+
 /** A provider and one app, closed in teardown. */
-export async function startFixture (t: Test, options: Omit<StartAppOptions, 'provider' | 'port'> & { providerOptions?: DevProviderOptions } = {}): Promise<Fixture> {
+export async function startFixture (t: Test, options: FixtureOptions = {}): Promise<Fixture> {
   const port = await freePort()
-  const provider = await startProvider([port], options.providerOptions)
+  const callbackPath = options.providerRedirectPath ?? '/auth/mubarokah/callback'
+  const provider = await startDevProvider({ clients: [createDevClient([`http://127.0.0.1:${port}${callbackPath}`])], ...options.providerOptions })
   t.teardown(() => provider.close())
-  const app = await startApp({ ...options, provider, port })
+  const plugin = { redirectUri: `http://127.0.0.1:${port}${callbackPath}`, ...options.plugin }
+  const app = await startApp({ ...options, plugin, provider, port })
   t.teardown(() => app.close())
   return { provider, app }
 }
@@ -126,37 +134,43 @@ export async function startFixture (t: Test, options: Omit<StartAppOptions, 'pro
 export interface LoginResult {
   /** Every response from the login start to the end of the redirects. */
   readonly responses: BrowserResponse[]
+  /** The last response; with `stopBeforeCallback`, the one that redirected to the callback. */
   readonly final: BrowserResponse
+  /** With `stopBeforeCallback`: the callback URL the provider redirected to, not yet visited. */
+  readonly callbackUrl?: string
+}
+
+export interface LoginOptions {
+  readonly returnTo?: string
+  readonly query?: string
+  readonly password?: string
+  readonly decision?: 'approve' | 'deny'
+  readonly loginPath?: string
+  /** Path of the app's callback; default `/auth/mubarokah/callback`. */
+  readonly callbackPath?: string
+  readonly stopBeforeCallback?: boolean
 }
 
 /**
  * Logs in through the real pages: app login, provider login form, consent form, callback.
- * `stopBeforeCallback` returns the callback URL without visiting it.
+ * The provider remembers its own session and consent, so later logins may skip its pages.
  */
-export async function loginAs (browser: Browser, appUrl: string, username: string, options: { returnTo?: string, password?: string, decision?: 'approve' | 'deny', loginPath?: string, stopBeforeCallback?: boolean, query?: string } = {}): Promise<LoginResult & { callbackUrl?: string }> {
+export async function loginAs (browser: Browser, appUrl: string, username: string, options: LoginOptions = {}): Promise<LoginResult> {
   const query = options.query ?? (options.returnTo === undefined ? '' : `returnTo=${encodeURIComponent(options.returnTo)}`)
   const start = `${appUrl}${options.loginPath ?? '/auth/mubarokah/login'}${query === '' ? '' : `?${query}`}`
-  const responses = await browser.navigate(start)
-  let page = responses[responses.length - 1] as BrowserResponse
+  const callback = `${appUrl}${options.callbackPath ?? '/auth/mubarokah/callback'}`
+  const stopAt = options.stopBeforeCallback === true ? (url: string) => url.startsWith(callback) : () => false
 
-  if (/name="password"/.test(page.text)) {
-    const afterLogin = await browser.submitForm(page, { username, password: options.password ?? 'demo' })
-    responses.push(...afterLogin)
-    page = afterLogin[afterLogin.length - 1] as BrowserResponse
-  }
-  if (/name="decision"/.test(page.text)) {
-    const decision = options.decision ?? 'approve'
-    const form = await submitWithoutCallback(browser, page, { name: 'decision', value: decision }, options.stopBeforeCallback === true)
-    responses.push(...form.responses)
-    if (form.callbackUrl !== undefined) return { responses, final: form.responses[form.responses.length - 1] as BrowserResponse, callbackUrl: form.callbackUrl }
+  const responses = await browser.navigate(start, stopAt)
+  let page = responses[responses.length - 1] as BrowserResponse
+  if (page.status === 200 && /name="password"/.test(page.text)) {
+    responses.push(...await browser.submitForm(page, { username, password: options.password ?? 'demo' }, undefined, stopAt))
     page = responses[responses.length - 1] as BrowserResponse
   }
-  return { responses, final: page }
-}
-
-async function submitWithoutCallback (browser: Browser, page: BrowserResponse, button: { name: string, value: string }, stop: boolean): Promise<{ responses: BrowserResponse[], callbackUrl?: string }> {
-  if (!stop) return { responses: await browser.submitForm(page, {}, button) }
-  const form = findForm(page.text, button)
-  const response = await browser.request(new URL(form.action, page.url).toString(), { method: 'POST', form: { ...form.fields, [button.name]: button.value } })
-  return { responses: [response], callbackUrl: response.location ?? undefined }
+  if (page.status === 200 && /name="decision"/.test(page.text)) {
+    responses.push(...await browser.submitForm(page, {}, { name: 'decision', value: options.decision ?? 'approve' }, stopAt))
+    page = responses[responses.length - 1] as BrowserResponse
+  }
+  const callbackUrl = page.location !== null && page.location.startsWith(callback) ? page.location : undefined
+  return { responses, final: page, ...(options.stopBeforeCallback === true && callbackUrl !== undefined ? { callbackUrl } : {}) }
 }

@@ -63,29 +63,31 @@ export class Browser {
     }
   }
 
-  /** GETs `url` and follows redirects; returns every response in order. */
-  async navigate (url: string, maxRedirects = 10): Promise<BrowserResponse[]> {
+  /**
+   * GETs `url` and follows redirects; returns every response in order. A redirect to a URL for
+   * which `stopAt` returns true is not followed.
+   */
+  async navigate (url: string, stopAt: (url: string) => boolean = () => false): Promise<BrowserResponse[]> {
     const responses: BrowserResponse[] = []
     let next: string | null = url
-    let options: RequestOptions = {}
     while (next !== null) {
-      if (responses.length > maxRedirects) throw new Error(`more than ${maxRedirects} redirects from ${url}`)
-      const response = await this.request(next, options)
+      if (responses.length > 10) throw new Error(`more than 10 redirects from ${url}`)
+      const response = await this.request(next)
       responses.push(response)
       next = response.status >= 300 && response.status < 400 ? response.location : null
-      options = {}
+      if (next !== null && stopAt(next)) break
     }
     return responses
   }
 
   /** Submits the form that contains `button` (or the first form), with `fields` filled in, and follows redirects. */
-  async submitForm (page: BrowserResponse, fields: Record<string, string>, button?: { name: string, value: string }): Promise<BrowserResponse[]> {
+  async submitForm (page: BrowserResponse, fields: Record<string, string>, button?: { name: string, value: string }, stopAt: (url: string) => boolean = () => false): Promise<BrowserResponse[]> {
     const form = findForm(page.text, button)
     const action = new URL(form.action || page.url, page.url).toString()
     const values = { ...form.fields, ...fields, ...(button === undefined ? {} : { [button.name]: button.value }) }
     const first = await this.request(action, { method: form.method, form: values })
-    if (first.status < 300 || first.status >= 400 || first.location === null) return [first]
-    return [first, ...await this.navigate(first.location)]
+    if (first.status < 300 || first.status >= 400 || first.location === null || stopAt(first.location)) return [first]
+    return [first, ...await this.navigate(first.location, stopAt)]
   }
 
   cookie (url: string, name: string): string | undefined {
