@@ -192,8 +192,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   // Objects with behaviour (a store instance, functions) are passed by reference; the rest is copied.
   const { tokenStore, fetch, enrichUser, ...data } = stripUndefined(input as Record<string, unknown>)
   const references = stripUndefined({ tokenStore, fetch, enrichUser })
-  const withDefaults = Value.Default(OptionsSchema, { ...Value.Clone(data), ...references }) as Static<typeof OptionsSchema>
-  // Value.Default rebuilds object values, which would drop a store's prototype methods.
+  const withDefaults = Value.Default(OptionsSchema, Value.Clone(data)) as Static<typeof OptionsSchema>
   Object.assign(withDefaults, references)
 
   const firstError = compiledOptions.Errors(withDefaults).First()
@@ -229,7 +228,7 @@ function stripUndefined (input: Record<string, unknown>): Record<string, unknown
 
 function optionError (error: ValueError, value: Record<string, unknown>): Error {
   const name = error.path.split('/')[1] ?? ''
-  if (name === '') {
+  if (name === '' || !(name in OptionsSchema.properties)) {
     const unknown = Object.keys(value).find((key) => !(key in OptionsSchema.properties))
     return new OptionInvalidError(unknown ?? '(options)', 'it is not an option of fastify-mubarokah-id; check the spelling against the README options table')
   }
