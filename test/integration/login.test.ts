@@ -152,17 +152,26 @@ test('access denied at the provider is a friendly page', async (t) => {
   t.equal(dashboard.status, 401, 'not logged in')
 })
 
-test('provider outage at the code exchange is 503 and stores nothing', async (t) => {
+test('provider server error at the code exchange is 502 and stores nothing', async (t) => {
   const { app, provider } = await startFixture(t)
   provider.faults.set('token', { kind: 'status', status: 500 })
   const browser = new Browser()
 
   const login = await loginAs(browser, app.url, 'budi')
-  t.equal(login.final.status, 503)
-  t.ok(login.final.headers.get('retry-after'))
+  t.equal(login.final.status, 502)
   t.match(login.final.text, /tidak dapat dihubungi/)
   t.same(await app.app.mubarokah.tokens.listUser('1001'), [], 'no grant stored')
   t.equal(browser.cookie(app.url, 'sessionId'), undefined, 'no session cookie')
+})
+
+test('provider unreachable at the code exchange is 503', async (t) => {
+  const { app, provider } = await startFixture(t, { plugin: { httpTimeoutMs: 300 } })
+  provider.faults.set('token', { kind: 'hang' })
+  const login = await loginAs(new Browser({ acceptLanguage: 'en' }), app.url, 'budi')
+  t.equal(login.final.status, 503)
+  t.ok(Number(login.final.headers.get('retry-after')) >= 1, 'Retry-After set')
+  t.match(login.final.text, /Mubarokah ID is unreachable/)
+  t.same(await app.app.mubarokah.tokens.listUser('1001'), [])
 })
 
 test('session id is regenerated at login', async (t) => {

@@ -164,7 +164,8 @@ test('provider unreachable keeps the user', async (t) => {
 })
 
 test('a 401 from the provider triggers one refresh and one retry', async (t) => {
-  const fixture = await loggedIn(t, { plugin: { scopes: ['view-user', 'detail-user'] } })
+  // Hour-long tokens, so no refresh happens because of the window.
+  const fixture = await loggedIn(t, { plugin: { scopes: ['view-user', 'detail-user'] }, providerOptions: { accessTokenTtlSeconds: 3600 } })
   fixture.provider.faults.set('details', { kind: 'json', status: 401, body: { message: 'Unauthenticated.' }, times: 1 })
 
   const recovered = await fixture.browser.request(`${fixture.app.url}/auth/mubarokah/me/details`, { headers: JSON_ACCEPT })
