@@ -38,7 +38,7 @@ export const OptionsSchema = Type.Object({
   clientId: Type.String({ minLength: 1, maxLength: 200 }),
   /** OAuth client secret issued by Mubarokah ID. Required. */
   clientSecret: Type.String({ minLength: 1, maxLength: 500 }),
-  /** Absolute callback URL registered at Mubarokah ID; its path must be `{prefix}/callback`. Required. */
+  /** Absolute callback URL registered at Mubarokah ID; the callback route is served at its path. Required. */
   redirectUri: Type.String({ minLength: 1, maxLength: 2000 }),
   /** Provider base URL. Default `https://accounts.mubarokah.com`. */
   baseUrl: Type.String({ default: 'https://accounts.mubarokah.com', minLength: 1, maxLength: 2000 }),
