@@ -132,7 +132,10 @@ export function sessionLinkOf (request: FastifyRequest): SessionLink | null {
  */
 export async function resolveLogin (runtime: Runtime, request: FastifyRequest, reply: FastifyReply): Promise<RequestContext | null> {
   const link = sessionLinkOf(request)
-  if (link === null) return null
+  if (link === null) {
+    noteUnmatchedSessionCookie(runtime, request)
+    return null
+  }
 
   let grant = await runtime.grants.load(link.grantId)
   if (grant === null || grant.userId !== link.userId) {
@@ -144,6 +147,19 @@ export async function resolveLogin (runtime: Runtime, request: FastifyRequest, r
 
   renewSessionIfDue(runtime, request, link)
   return new RequestContext(runtime, request, reply, grant)
+}
+
+/**
+ * Warns once per plugin instance when a session cookie matched no stored session: it expired, was logged
+ * out, or was signed with a secret that is no longer configured (after a key rotation).
+ */
+function noteUnmatchedSessionCookie (runtime: Runtime, request: FastifyRequest): void {
+  if (runtime.warned.has('session_cookie_unmatched')) return
+  const cookie = request.cookies?.[runtime.options.sessionCookieName]
+  const sessionId = (request.session as { sessionId?: string } | null | undefined)?.sessionId
+  if (cookie === undefined || sessionId === undefined || cookie.slice(0, cookie.lastIndexOf('.')).endsWith(sessionId)) return
+  runtime.warned.add('session_cookie_unmatched')
+  request.log.warn({ event: 'session_cookie_unmatched' }, 'a session cookie matched no session (expired, logged out, or signed with a removed APP_SECRET_KEY); treated as logged out; further cases are not logged')
 }
 
 /**

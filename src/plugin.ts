@@ -56,7 +56,8 @@ const plugin: FastifyPluginAsync<MubarokahOptions> = async (fastify, rawOptions)
       loginPath: `${options.prefix}/login`,
       homePath: options.defaultReturnTo,
       sessionCookieName: options.sessionCookieName
-    }
+    },
+    warned: new Set()
   }
   const guards = createGuards(runtime)
 

@@ -13,4 +13,6 @@ export interface Runtime {
   readonly store: TokenStore
   readonly keys: FernetKeyRing
   readonly errorSettings: ErrorResponseSettings
+  /** Events already logged as a warning, for warnings given once per plugin instance. */
+  readonly warned: Set<string>
 }

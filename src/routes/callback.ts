@@ -13,6 +13,7 @@ import {
 } from '../errors.js'
 import { endSession, sessionLinkOf } from '../guard.js'
 import { bindingHashOfCallback, enforceRateLimit } from '../http/login-cookie.js'
+import { hashValue } from '../oauth/pkce.js'
 import type { Runtime } from '../runtime.js'
 import { FernetError } from '../tokens/fernet.js'
 import { decodeTransaction, RecordUnreadableError, type LoginTransaction } from '../tokens/records.js'
@@ -39,15 +40,15 @@ export const callbackRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime, path: 
       response: { 302: { type: 'null' }, ...errorResponses(400, 401, 403, 409, 429, 500, 502, 503) }
     }
   }, async (request, reply) => {
-    const { state } = request.query
-    if (state === undefined || state === '') throw new StateMissingError()
+    if (request.query.state === undefined || request.query.state === '') throw new StateMissingError()
+    const stateKey = hashValue(request.query.state)
     const bindingHash = bindingHashOfCallback(runtime, request)
     await enforceRateLimit(runtime, request, 'callback', bindingHash)
 
-    const claim = await runtime.store.claimTransaction(state, bindingHash, CLAIM_TTL_MS)
+    const claim = await runtime.store.claimTransaction(stateKey, bindingHash, CLAIM_TTL_MS)
     if (claim.status === 'unknown') throw new StateUnknownError()
     if (claim.status === 'mismatch') throw new StateMismatchError()
-    if (claim.status === 'already-claimed') return await answerRepeatedCallback(runtime, request, reply, state, bindingHash, claim.outcome)
+    if (claim.status === 'already-claimed') return await answerRepeatedCallback(runtime, request, reply, stateKey, bindingHash, claim.outcome)
 
     let transaction: LoginTransaction
     try {
@@ -60,10 +61,10 @@ export const callbackRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime, path: 
     try {
       await completeLogin(runtime, request, request.query, transaction)
     } catch (error) {
-      await recordOutcome(runtime, request, state, failureOutcome(error))
+      await recordOutcome(runtime, request, stateKey, failureOutcome(error))
       throw error
     }
-    await recordOutcome(runtime, request, state, {
+    await recordOutcome(runtime, request, stateKey, {
       ok: true,
       returnTo: transaction.returnTo,
       session: runtime.keys.encrypt(request.session.encryptedSessionId)
@@ -108,9 +109,9 @@ function failureOutcome (error: unknown): Outcome {
   return { ok: false, code: 'FST_MUBAROKAH_INTERNAL', statusCode: 500 }
 }
 
-async function recordOutcome (runtime: Runtime, request: FastifyRequest, state: string, outcome: Outcome): Promise<void> {
+async function recordOutcome (runtime: Runtime, request: FastifyRequest, stateKey: string, outcome: Outcome): Promise<void> {
   try {
-    await runtime.store.finishTransaction(state, JSON.stringify(outcome), CLAIM_TTL_MS)
+    await runtime.store.finishTransaction(stateKey, JSON.stringify(outcome), CLAIM_TTL_MS)
   } catch (error) {
     // Only a repeated callback reads this; the login itself is already decided.
     request.log.warn({ event: 'login_outcome_not_recorded', err: error }, 'could not record the login outcome')
@@ -126,11 +127,11 @@ async function answerRepeatedCallback (
   runtime: Runtime,
   request: FastifyRequest,
   reply: FastifyReply,
-  state: string,
+  stateKey: string,
   bindingHash: string,
   firstOutcome: string | null
 ): Promise<FastifyReply> {
-  const outcome = await waitForOutcome(runtime, state, bindingHash, firstOutcome)
+  const outcome = await waitForOutcome(runtime, stateKey, bindingHash, firstOutcome)
   request.log.info({ event: 'login_callback_repeated', finished: outcome !== null }, 'repeated callback for a claimed login')
   if (outcome === null) throw new LoginInProgressError()
   if (!outcome.ok) throw recordedError(outcome)
@@ -152,12 +153,12 @@ async function answerRepeatedCallback (
   return await reply.redirect(outcome.returnTo, 302)
 }
 
-async function waitForOutcome (runtime: Runtime, state: string, bindingHash: string, firstOutcome: string | null): Promise<Outcome | null> {
+async function waitForOutcome (runtime: Runtime, stateKey: string, bindingHash: string, firstOutcome: string | null): Promise<Outcome | null> {
   const deadline = Date.now() + runtime.options.httpTimeoutMs * 2 + 1000
   let outcome = firstOutcome
   while (outcome === null && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, REPEAT_POLL_MS))
-    const claim = await runtime.store.claimTransaction(state, bindingHash, CLAIM_TTL_MS)
+    const claim = await runtime.store.claimTransaction(stateKey, bindingHash, CLAIM_TTL_MS)
     if (claim.status !== 'already-claimed') return null
     outcome = claim.outcome
   }

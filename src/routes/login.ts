@@ -33,8 +33,9 @@ export const loginRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async
       scopes,
       createdAt: Date.now()
     }
+    // The store keys the transaction by the state's hash, so a store dump does not reveal live states.
     await runtime.store.createTransaction(
-      state,
+      hashValue(state),
       { bindingHash, data: encodeTransaction(runtime.keys, transaction) },
       runtime.options.loginTimeoutSeconds * 1000,
       runtime.options.maxPendingLogins

@@ -4,7 +4,7 @@ import fastifyRedis from '@fastify/redis'
 import fastifySession from '@fastify/session'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
-import fastifyMubarokah, { MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
+import fastifyMubarokah, { connectRedis, MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
 import { createDevClient, startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/dev-provider/index.js'
 import type { Browser, BrowserResponse } from './browser.js'
 import { freePort } from './redis.js'
@@ -70,7 +70,7 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
   await app.register(fastifyCookie)
   let sessionStore: MemorySessionStore | RedisSessionStore
   if (options.redisUrl !== undefined) {
-    await app.register(fastifyRedis, { url: options.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 1000 })
+    await app.register(fastifyRedis, { client: await connectRedis(options.redisUrl), closeClient: true })
     sessionStore = new RedisSessionStore(app.redis)
   } else {
     sessionStore = new MemorySessionStore()

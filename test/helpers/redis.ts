@@ -13,8 +13,13 @@ export interface TestRedis {
   readonly url: string
   /** A new client; closed by `stop`. */
   client(options?: RedisOptions): Redis
-  /** Stops the server without closing clients, for outage tests. Data is lost (no persistence). */
+  /** Stops the server without closing clients, for outage tests. Data is lost unless `save` ran first. */
   kill(): Promise<void>
+  /** Writes a snapshot (SAVE) into the server's directory, so that `restart` loads the data again. */
+  save(): Promise<void>
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open and commands hang. */
+  pause(): void
+  resume(): void
   /** Starts the server again on the same port. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -32,15 +37,36 @@ export async function freePort (): Promise<number> {
   return address.port
 }
 
+const launched = new Set<ChildProcess>()
+
+// tap ends a test process that timed out with SIGTERM, which skips 'exit' handlers: stop the servers first.
+process.once('SIGTERM', () => {
+  for (const child of launched) child.kill('SIGKILL')
+  process.exit(143)
+})
+
+/**
+ * Starts redis-server without holding the test process open; it is killed when the test
+ * process exits, even if a teardown never ran.
+ */
 function launch (port: number, extraArgs: string[] = []): ChildProcess {
-  return spawn('redis-server', [
+  const child = spawn('redis-server', [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--save', '',
     '--appendonly', 'no',
     '--protected-mode', 'yes',
     ...extraArgs
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  ], { stdio: 'ignore' })
+  child.unref()
+  launched.add(child)
+  const killOnExit = (): void => { child.kill('SIGKILL') }
+  process.once('exit', killOnExit)
+  child.once('exit', () => {
+    launched.delete(child)
+    process.removeListener('exit', killOnExit)
+  })
+  return child
 }
 
 export async function waitForRedis (port: number, timeoutMs = 5000): Promise<void> {
@@ -64,6 +90,9 @@ export async function waitForRedis (port: number, timeoutMs = 5000): Promise<voi
 async function stopProcess (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = once(child, 'exit')
+  // An unreferenced child does not keep the event loop alive, so waiting for its exit could end the process.
+  child.ref()
+  child.kill('SIGCONT')
   child.kill('SIGKILL')
   await exited
 }
@@ -85,6 +114,17 @@ export async function startRedis (extraArgs: string[] = []): Promise<TestRedis> 
     },
     async kill () {
       await stopProcess(child)
+    },
+    async save () {
+      const admin = new Redis({ port, host: '127.0.0.1' })
+      await admin.save()
+      admin.disconnect()
+    },
+    pause () {
+      child.kill('SIGSTOP')
+    },
+    resume () {
+      child.kill('SIGCONT')
     },
     async restart () {
       child = launch(port, extraArgs)
