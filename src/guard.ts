@@ -24,12 +24,15 @@ class RequestContext implements MubarokahRequestContext {
   readonly #request: FastifyRequest
   readonly #reply: FastifyReply
   #grant: Grant
+  /** Whether this request already tried a window refresh; a deferred one is not retried in the same request. */
+  #refreshTried: boolean
 
-  constructor (runtime: Runtime, request: FastifyRequest, reply: FastifyReply, grant: Grant) {
+  constructor (runtime: Runtime, request: FastifyRequest, reply: FastifyReply, grant: Grant, refreshTried: boolean) {
     this.#runtime = runtime
     this.#request = request
     this.#reply = reply
     this.#grant = grant
+    this.#refreshTried = refreshTried
   }
 
   get user (): MubarokahUser { return this.#grant.user }
@@ -43,7 +46,9 @@ class RequestContext implements MubarokahRequestContext {
   }
 
   async accessToken (): Promise<string> {
-    if (this.#runtime.grants.needsRefresh(this.#grant)) {
+    const mustRefresh = !this.#runtime.grants.isUsable(this.#grant)
+    if (mustRefresh || (!this.#refreshTried && this.#runtime.grants.needsRefresh(this.#grant))) {
+      this.#refreshTried = true
       this.#grant = await refreshOrThrow(this.#runtime, this.#request, this.#reply, this.#grant, 'window')
     }
     return await readAccessToken(this.#runtime, this.#request, this.#reply, this.#grant)
@@ -142,11 +147,12 @@ export async function resolveLogin (runtime: Runtime, request: FastifyRequest, r
     await endSession(runtime, request, reply)
     return null
   }
-  if (runtime.grants.needsRefresh(grant)) grant = await refreshOrThrow(runtime, request, reply, grant, 'window')
+  const refreshTried = runtime.grants.needsRefresh(grant)
+  if (refreshTried) grant = await refreshOrThrow(runtime, request, reply, grant, 'window')
   if (grant.needsReencryption) grant = await runtime.grants.reencrypt(grant)
 
   renewSessionIfDue(runtime, request, link)
-  return new RequestContext(runtime, request, reply, grant)
+  return new RequestContext(runtime, request, reply, grant, refreshTried)
 }
 
 /**

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test, type Test } from 'tap'
 import { MemoryTokenStore, RedisTokenStore, type TokenStore } from '../src/index.js'
-import { startRedis, type TestRedis } from './helpers/redis.js'
+import { startRedis, startRedisCluster, type TestRedis, type TestRedisCluster } from './helpers/redis.js'
 
 /*
  * One contract, two stores: every behaviour below must hold for the memory store and for the
@@ -10,7 +10,11 @@ import { startRedis, type TestRedis } from './helpers/redis.js'
  */
 
 const redis: TestRedis = await startRedis()
-after(async () => { await redis.stop() })
+const cluster: TestRedisCluster = await startRedisCluster()
+after(async () => {
+  await redis.stop()
+  await cluster.stop()
+})
 
 const kinds: Array<[string, (t: Test) => TokenStore]> = [
   ['memory', (t) => {
@@ -20,6 +24,11 @@ const kinds: Array<[string, (t: Test) => TokenStore]> = [
   }],
   ['redis', (t) => {
     const client = redis.client()
+    t.teardown(() => client.quit())
+    return new RedisTokenStore(client, { keyPrefix: `test${Math.random().toString(36).slice(2)}:` })
+  }],
+  ['redis cluster', (t) => {
+    const client = cluster.client()
     t.teardown(() => client.quit())
     return new RedisTokenStore(client, { keyPrefix: `test${Math.random().toString(36).slice(2)}:` })
   }]
@@ -45,6 +54,17 @@ for (const [kind, makeStore] of kinds) {
     await store.deleteGrant('g1')
     t.equal(await store.replaceGrant('g1', 2, 'after logout', 60_000), 'missing', 'a deleted grant is never recreated')
     t.equal(await store.getGrant('g1'), null)
+  })
+
+  test(`${kind}: delete can require a revision`, async (t) => {
+    const store = makeStore(t)
+    await store.createGrant({ grantId: 'g1', userId: 'u1', data: 'R1' }, 60_000)
+    await store.replaceGrant('g1', 1, 'R2', 60_000)
+    t.equal(await store.deleteGrant('g1', 1), false, 'a stale reader cannot end a renewed grant')
+    t.equal((await store.getGrant('g1'))?.data, 'R2')
+    t.equal(await store.deleteGrant('g1', 2), true)
+    t.equal(await store.getGrant('g1'), null)
+    t.same(await store.listUserGrants('u1'), [])
   })
 
   test(`${kind}: grants expire`, async (t) => {

@@ -243,7 +243,12 @@ export class GrantManager {
   }
 
   async #endRejected (grant: Grant, oauthError: string): Promise<RefreshOutcome> {
-    await this.end(grant.grantId)
+    // Only the revision whose refresh token was rejected ends: if another instance renewed the
+    // grant meanwhile (for example after this one stalled past its lock), its tokens win.
+    if (!await this.#settings.store.deleteGrant(grant.grantId, grant.revision)) {
+      const latest = await this.load(grant.grantId)
+      if (latest !== null) return { kind: 'fresh', grant: latest }
+    }
     this.#failures.delete(grant.grantId)
     this.#settings.log.info({ event: 'refresh_rejected', grantId: grant.grantId, userId: grant.userId, oauthError }, 'provider rejected the refresh token; grant ended')
     return { kind: 'ended' }

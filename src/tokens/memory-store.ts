@@ -73,11 +73,13 @@ export class MemoryTokenStore implements TokenStore {
     return 'ok'
   }
 
-  async deleteGrant (grantId: string): Promise<boolean> {
+  async deleteGrant (grantId: string, expectedRevision?: number): Promise<boolean> {
     const grant = this.#read<GrantEntry>(`g:${grantId}`)
+    if (grant === undefined) return false
+    if (expectedRevision !== undefined && grant.revision !== expectedRevision) return false
     this.#entries.delete(`g:${grantId}`)
-    if (grant !== undefined) this.#unindexGrant(grant.userId, grantId)
-    return grant !== undefined
+    this.#unindexGrant(grant.userId, grantId)
+    return true
   }
 
   async listUserGrants (userId: string): Promise<string[]> {

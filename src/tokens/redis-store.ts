@@ -43,9 +43,11 @@ return {'ok', redis.call('HGET', KEYS[1], 'user')}`
   },
   mubarokahDeleteGrant: {
     numberOfKeys: 1,
-    lua: `local user = redis.call('HGET', KEYS[1], 'user')
+    lua: `local grant = redis.call('HMGET', KEYS[1], 'user', 'rev')
+if not grant[1] then return false end
+if ARGV[1] ~= '' and tonumber(grant[2]) ~= tonumber(ARGV[1]) then return false end
 redis.call('DEL', KEYS[1])
-return user`
+return grant[1]`
   },
   mubarokahCreateTransaction: {
     numberOfKeys: 1,
@@ -135,8 +137,8 @@ export class RedisTokenStore implements TokenStore {
     return 'ok'
   }
 
-  async deleteGrant (grantId: string): Promise<boolean> {
-    const userId = await this.#script('mubarokahDeleteGrant', this.#grantKey(grantId))
+  async deleteGrant (grantId: string, expectedRevision?: number): Promise<boolean> {
+    const userId = await this.#script('mubarokahDeleteGrant', this.#grantKey(grantId), expectedRevision ?? '')
     if (typeof userId !== 'string') return false
     await this.#call(() => this.#redis.srem(this.#userKey(userId), grantId))
     return true

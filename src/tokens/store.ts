@@ -51,8 +51,11 @@ export interface TokenStore {
   createGrant(grant: { grantId: string, userId: string, data: string }, ttlMs: number): Promise<void>
   /** Replaces a grant only if its revision is still `expectedRevision`; never recreates a deleted grant. */
   replaceGrant(grantId: string, expectedRevision: number, data: string, ttlMs: number): Promise<ReplaceResult>
-  /** Deletes a grant and its index entry; returns whether it existed. */
-  deleteGrant(grantId: string): Promise<boolean>
+  /**
+   * Deletes a grant and its index entry; returns whether it was deleted. With `expectedRevision`
+   * it deletes only that revision, so a stale reader cannot end a grant another instance renewed.
+   */
+  deleteGrant(grantId: string, expectedRevision?: number): Promise<boolean>
   /** Lists the grant ids of a user that still exist. */
   listUserGrants(userId: string): Promise<string[]>
 

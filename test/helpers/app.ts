@@ -1,4 +1,6 @@
+import { once } from 'node:events'
 import { Writable } from 'node:stream'
+import { Cluster, type Redis } from 'ioredis'
 import fastifyCookie from '@fastify/cookie'
 import fastifyRedis from '@fastify/redis'
 import fastifySession from '@fastify/session'
@@ -42,6 +44,8 @@ export interface StartAppOptions {
   readonly plugin?: Partial<MubarokahOptions>
   /** Redis URL for the Redis session and token stores; memory stores without it. */
   readonly redisUrl?: string
+  /** Redis Cluster nodes for the Redis stores, instead of `redisUrl`. */
+  readonly redisCluster?: ReadonlyArray<{ host: string, port: number }>
   readonly sessionSecret?: string | string[]
   readonly logLevel?: 'debug' | 'info' | 'warn'
   readonly fastify?: FastifyServerOptions
@@ -69,7 +73,13 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
 
   await app.register(fastifyCookie)
   let sessionStore: MemorySessionStore | RedisSessionStore
-  if (options.redisUrl !== undefined) {
+  if (options.redisCluster !== undefined) {
+    const cluster = new Cluster([...options.redisCluster], { enableOfflineQueue: false, redisOptions: { commandTimeout: 1000 } })
+    cluster.on('error', () => {})
+    await once(cluster, 'ready')
+    await app.register(fastifyRedis, { client: cluster as unknown as Redis, closeClient: true })
+    sessionStore = new RedisSessionStore(app.redis)
+  } else if (options.redisUrl !== undefined) {
     await app.register(fastifyRedis, { client: await connectRedis(options.redisUrl), closeClient: true })
     sessionStore = new RedisSessionStore(app.redis)
   } else {
@@ -89,7 +99,7 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
     redirectUri: `http://127.0.0.1:${port}/auth/mubarokah/callback`,
     baseUrl: options.provider.baseUrl,
     encryptionKeys: TEST_ENCRYPTION_KEY,
-    tokenStore: options.redisUrl === undefined ? 'memory' : 'redis',
+    tokenStore: options.redisUrl === undefined && options.redisCluster === undefined ? 'memory' : 'redis',
     rateLimit: { loginsPerMinute: 10_000, callbacksPerMinute: 10_000 },
     ...options.plugin
   })

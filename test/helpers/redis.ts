@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { Redis, type RedisOptions } from 'ioredis'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 
 /*
  * A throwaway redis-server per test file: random free port on 127.0.0.1, no persistence,
@@ -134,5 +137,60 @@ export async function startRedis (extraArgs: string[] = []): Promise<TestRedis> 
       for (const redis of clients) redis.disconnect()
       await stopProcess(child)
     }
+  }
+}
+
+export interface TestRedisCluster {
+  readonly nodes: ReadonlyArray<{ host: string, port: number }>
+  /** A new cluster client; closed by `stop`. */
+  client(): Cluster
+  stop(): Promise<void>
+}
+
+/**
+ * A throwaway Redis Cluster of three masters on loopback (no replicas, no persistence), created
+ * with `redis-cli --cluster create`. Cluster state files go to a temporary folder.
+ */
+export async function startRedisCluster (): Promise<TestRedisCluster> {
+  const directory = await mkdtemp(join(tmpdir(), 'mubarokah-cluster-'))
+  const ports = [await freePort(), await freePort(), await freePort()]
+  const children = ports.map((port) => launch(port, [
+    '--cluster-enabled', 'yes',
+    '--cluster-config-file', join(directory, `nodes-${port}.conf`),
+    '--dir', directory
+  ]))
+  await Promise.all(ports.map(async (port) => await waitForRedis(port)))
+
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 })
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout} ${create.stderr}`)
+  await waitForClusterOk(ports)
+
+  const clients: Cluster[] = []
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    client () {
+      const cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), {
+        enableOfflineQueue: true,
+        redisOptions: { commandTimeout: 2000 }
+      })
+      cluster.on('error', () => {})
+      clients.push(cluster)
+      return cluster
+    },
+    async stop () {
+      for (const cluster of clients) cluster.disconnect()
+      await Promise.all(children.map(async (child) => await stopProcess(child)))
+      await rm(directory, { recursive: true, force: true })
+    }
+  }
+}
+
+async function waitForClusterOk (ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const states = ports.map((port) => spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout)
+    if (states.every((state) => state.includes('cluster_state:ok'))) return
+    if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok: ${states.join(' | ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
