@@ -16,7 +16,7 @@ test('soak script finishes a tiny run', async (t) => {
   const result = await run('bench/soak.ts', ['--seconds', '3', '--processes', '2', '--users', '4'])
   t.equal(result.code, 0, result.stderr)
   const report = JSON.parse(result.stdout) as Record<string, number>
-  t.ok(report.requests > 0, 'traffic was sent')
+  t.ok((report.requests ?? 0) > 0, 'traffic was sent')
   t.equal(report.definitiveLogouts, 0)
   t.equal(report.refreshRejections, 0)
   t.type(report.p99Ms, 'number')
