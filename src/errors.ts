@@ -142,6 +142,11 @@ export const OriginRejectedError = createError(
   'Cross-site requests cannot log out',
   403
 )
+export const MethodNotAllowedError = createError(
+  'FST_MUBAROKAH_METHOD_NOT_ALLOWED',
+  'Logout accepts only POST',
+  405
+)
 export const RateLimitedError = createError(
   'FST_MUBAROKAH_RATE_LIMITED',
   'Too many login attempts; try again later',

@@ -106,6 +106,10 @@ export const ERROR_MESSAGES: Readonly<Record<string, Bilingual>> = {
     id: { title: 'Permintaan ditolak', body: 'Permintaan keluar dari situs lain ditolak demi keamanan Anda.' },
     en: { title: 'Request rejected', body: 'A logout request from another site was rejected for your safety.' }
   },
+  FST_MUBAROKAH_METHOD_NOT_ALLOWED: {
+    id: { title: 'Permintaan tidak valid', body: 'Untuk keluar, gunakan tombol Keluar di aplikasi.' },
+    en: { title: 'Invalid request', body: 'To log out, use the Log out button in the app.' }
+  },
   FST_MUBAROKAH_RATE_LIMITED: {
     id: { title: 'Terlalu banyak percobaan', body: 'Terlalu banyak percobaan login. Silakan tunggu sebentar lalu coba lagi.' },
     en: { title: 'Too many attempts', body: 'Too many login attempts. Please wait a moment, then try again.' }

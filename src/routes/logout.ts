@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { OriginRejectedError } from '../errors.js'
+import { MethodNotAllowedError, OriginRejectedError } from '../errors.js'
 import { endSession, sessionLinkOf } from '../guard.js'
 import { providerDetails } from '../oauth/http.js'
-import { wantsHtml } from '../http/respond.js'
+import { sendError, wantsHtml } from '../http/respond.js'
 import { safeReturnTo } from '../http/return-to.js'
 import type { Runtime } from '../runtime.js'
 import type { LogoutOptions } from '../types.js'
@@ -28,6 +28,16 @@ export const logoutRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = asyn
     })
     if (wantsHtml(request)) return await reply.redirect(safeReturnTo(body.returnTo, runtime.options.defaultReturnTo), 303)
     return { loggedOut: true as const, endedGrants }
+  })
+
+  // A link or an image cannot log anyone out: logout changes state, so only POST is accepted.
+  instance.route({
+    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+    url: '/logout',
+    handler: async (request, reply) => {
+      reply.header('allow', 'POST')
+      return await sendError(request, reply, new MethodNotAllowedError(), runtime.errorSettings)
+    }
   })
 }
 

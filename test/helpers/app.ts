@@ -50,6 +50,8 @@ export interface StartAppOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn'
   readonly fastify?: FastifyServerOptions
   readonly sessionCookie?: Record<string, unknown>
+  /** A memory session store to use, so a test can inspect it. */
+  readonly sessionStore?: MemorySessionStore
   readonly register?: (app: FastifyInstance) => void | Promise<void>
 }
 
@@ -82,9 +84,12 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
   } else if (options.redisUrl !== undefined) {
     await app.register(fastifyRedis, { client: await connectRedis(options.redisUrl), closeClient: true })
     sessionStore = new RedisSessionStore(app.redis)
+  } else if (options.sessionStore !== undefined) {
+    sessionStore = options.sessionStore
   } else {
-    sessionStore = new MemorySessionStore()
-    app.addHook('onClose', async () => sessionStore instanceof MemorySessionStore && sessionStore.close())
+    const memoryStore = new MemorySessionStore()
+    app.addHook('onClose', async () => memoryStore.close())
+    sessionStore = memoryStore
   }
   await app.register(fastifySession, {
     secret: options.sessionSecret ?? TEST_SESSION_SECRET,

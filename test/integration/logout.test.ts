@@ -74,7 +74,9 @@ test('logout accepts only POST', async (t) => {
   const browser = new Browser()
   await loginAs(browser, app.url, 'budi')
   const response = await browser.request(`${app.url}/auth/mubarokah/logout`, { headers: JSON_ACCEPT })
-  t.equal(response.status, 404)
+  t.equal(response.status, 405)
+  t.equal(response.headers.get('allow'), 'POST')
+  t.equal(JSON.parse(response.text).code, 'FST_MUBAROKAH_METHOD_NOT_ALLOWED')
   t.equal((await browser.request(`${app.url}/dashboard`, { headers: JSON_ACCEPT })).status, 200)
 })
 
