@@ -76,7 +76,7 @@ export const ProviderUnavailableError = createError<'FST_MUBAROKAH_PROVIDER_UNAV
   'The provider is unavailable: %s',
   503
 )
-export const ProviderResponseError = createError<'FST_MUBAROKAH_PROVIDER_RESPONSE_INVALID', [string]>(
+export const ProviderResponseError = createError<'FST_MUBAROKAH_PROVIDER_RESPONSE_INVALID', [string, { cause: unknown }?]>(
   'FST_MUBAROKAH_PROVIDER_RESPONSE_INVALID',
   'The provider sent an invalid response: %s',
   502

@@ -7,6 +7,7 @@ import {
   isMubarokahError,
   LoginInProgressError,
   ProviderRejectedError,
+  ProviderResponseError,
   StateMismatchError,
   StateMissingError,
   StateUnknownError
@@ -87,7 +88,13 @@ async function completeLogin (runtime: Runtime, request: FastifyRequest, query: 
     throw error
   })
   if (tokens.expiresInDefaulted) request.log.warn({ event: 'expires_in_defaulted' }, 'token response had no usable expires_in; assumed the default lifetime')
-  const profile = await runtime.client.fetchUser(tokens.accessToken)
+  const profile = await runtime.client.fetchUser(tokens.accessToken).catch((error: unknown) => {
+    // The token was issued a moment ago, so a 401 here is the provider's inconsistency, not the user's.
+    if (error instanceof ProviderRejectedError && error.statusCode === 401) {
+      throw new ProviderResponseError('the user endpoint rejected the access token the token endpoint just issued', { cause: error })
+    }
+    throw error
+  })
   const user = runtime.options.enrichUser === undefined ? profile : await runtime.options.enrichUser(profile, request)
   const grant = await runtime.grants.create(user, tokens)
 

@@ -24,6 +24,8 @@ export interface RequestOptions {
   headers?: Record<string, string>
   form?: Record<string, string>
   json?: unknown
+  /** A raw body, sent with whatever content type `headers` names. */
+  body?: string
 }
 
 export class Browser {
@@ -39,7 +41,9 @@ export class Browser {
   /** Sends one request without following redirects. */
   async request (url: string, options: RequestOptions = {}): Promise<BrowserResponse> {
     const target = new URL(url)
-    const headers: Record<string, string> = { accept: this.#accept, 'accept-language': this.#acceptLanguage, ...options.headers }
+    const headers: Record<string, string> = { ...options.headers }
+    if (this.#accept !== '') headers.accept ??= this.#accept
+    if (this.#acceptLanguage !== '') headers['accept-language'] ??= this.#acceptLanguage
     const cookie = this.cookieHeader(target)
     if (cookie !== '') headers.cookie = cookie
     let body: string | undefined
@@ -49,6 +53,8 @@ export class Browser {
     } else if (options.json !== undefined) {
       body = JSON.stringify(options.json)
       headers['content-type'] = 'application/json'
+    } else if (options.body !== undefined) {
+      body = options.body
     }
 
     const response = await fetch(target, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, redirect: 'manual' })
