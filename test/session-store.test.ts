@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { spawnSync } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,6 +10,11 @@ import { startRedis } from './helpers/redis.js'
 
 const redis = await startRedis()
 after(async () => { await redis.stop() })
+
+/** The Redis key of a session: the prefix and the SHA-256 of its id. */
+function sessionKey (sessionId: string): string {
+  return `sess-test:${createHash('sha256').update(sessionId).digest('base64url')}`
+}
 
 function session (expiresInMs: number | null, data: Record<string, unknown> = {}): Session {
   return { cookie: { originalMaxAge: expiresInMs, expires: expiresInMs === null ? null : new Date(Date.now() + expiresInMs) }, ...data } as unknown as Session
@@ -26,11 +32,11 @@ test('redis session store round trip with the cookie lifetime', async (t) => {
   await call((done) => store.set('id1', session(60_000, { mubarokah: { grantId: 'g' } }), done))
   const read = await call<Session | null>((done) => store.get('id1', done)) as unknown as Record<string, unknown>
   t.same(read.mubarokah, { grantId: 'g' })
-  const ttl = await client.pttl('sess-test:id1')
+  const ttl = await client.pttl(sessionKey('id1'))
   t.ok(ttl > 55_000 && ttl <= 60_000, `TTL follows the cookie (${ttl} ms)`)
 
   await call((done) => store.set('id2', session(null), done))
-  t.ok(await client.pttl('sess-test:id2') > 86_000_000, 'a browser-session cookie gets the default lifetime')
+  t.ok(await client.pttl(sessionKey('id2')) > 86_000_000, 'a browser-session cookie gets the default lifetime')
 
   await call((done) => store.destroy('id1', done))
   t.equal(await call((done) => store.get('id1', done)), null)
@@ -39,7 +45,7 @@ test('redis session store round trip with the cookie lifetime', async (t) => {
 test('redis session store treats corrupt records as no session', async (t) => {
   const client = redis.client()
   t.teardown(() => client.quit())
-  await client.set('sess-test:corrupt', '{not json')
+  await client.set(sessionKey('corrupt'), '{not json')
   const store = new RedisSessionStore(client, { keyPrefix: 'sess-test:' })
   t.equal(await call((done) => store.get('corrupt', done)), null)
 })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Session } from 'fastify'
 import { StoreUnavailableError } from '../errors.js'
@@ -95,7 +96,8 @@ export interface RedisSessionStoreOptions extends SessionStoreOptions {
 /**
  * A session store over ioredis: one `SET key json PX ttl` per save, one GET per read.
  * Redis failures become FST_MUBAROKAH_STORE_UNAVAILABLE (503), never "no session", so an
- * outage never looks like a logout and nothing is deleted because of it.
+ * outage never looks like a logout and nothing is deleted because of it. Keys hold the SHA-256
+ * of the session id, so a Redis dump does not list the ids that cookies carry.
  */
 export class RedisSessionStore extends EventEmitter {
   readonly #redis: RedisClient
@@ -109,14 +111,18 @@ export class RedisSessionStore extends EventEmitter {
     this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
   }
 
+  #key (sessionId: string): string {
+    return this.#prefix + createHash('sha256').update(sessionId).digest('base64url')
+  }
+
   set (sessionId: string, session: Session, callback: Callback): void {
     const ttlMs = Math.ceil(ttlOf(session, this.#defaultTtlMs))
-    this.#redis.set(this.#prefix + sessionId, JSON.stringify(session), 'PX', ttlMs)
+    this.#redis.set(this.#key(sessionId), JSON.stringify(session), 'PX', ttlMs)
       .then(() => callback(), (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
   }
 
   get (sessionId: string, callback: GetCallback): void {
-    this.#redis.get(this.#prefix + sessionId).then((json) => {
+    this.#redis.get(this.#key(sessionId)).then((json) => {
       if (json === null) {
         callback(null, null)
         return
@@ -134,7 +140,7 @@ export class RedisSessionStore extends EventEmitter {
   }
 
   destroy (sessionId: string, callback: Callback): void {
-    this.#redis.del(this.#prefix + sessionId)
+    this.#redis.del(this.#key(sessionId))
       .then(() => callback(), (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
   }
 }

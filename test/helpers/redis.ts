@@ -102,7 +102,10 @@ async function stopProcess (child: ChildProcess): Promise<void> {
 
 export async function startRedis (extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort()
-  let child = launch(port, extraArgs)
+  // Its own empty folder, so a snapshot never lands in the working directory to be loaded by the next server.
+  const directory = await mkdtemp(join(tmpdir(), 'mubarokah-redis-'))
+  const args = ['--dir', directory, ...extraArgs]
+  let child = launch(port, args)
   await waitForRedis(port)
   const clients: Redis[] = []
 
@@ -130,12 +133,13 @@ export async function startRedis (extraArgs: string[] = []): Promise<TestRedis> 
       child.kill('SIGCONT')
     },
     async restart () {
-      child = launch(port, extraArgs)
+      child = launch(port, args)
       await waitForRedis(port)
     },
     async stop () {
       for (const redis of clients) redis.disconnect()
       await stopProcess(child)
+      await rm(directory, { recursive: true, force: true })
     }
   }
 }

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { test, type Test } from 'tap'
@@ -179,9 +176,7 @@ async function countLoggedIn (app: TestApp, browsers: Browser[]): Promise<number
 
 for (const kind of ['stopped and restarted', 'frozen and thawed'] as const) {
   test(`redis ${kind} under load: 503s, bounded latency, no lost session`, async (t) => {
-    const directory = await mkdtemp(join(tmpdir(), 'mubarokah-redis-'))
-    t.teardown(() => rm(directory, { recursive: true, force: true }))
-    const redis = await redisFor(t, ['--dir', directory])
+    const redis = await redisFor(t)
     const port = await freePort()
     const provider = await startProvider([port])
     t.teardown(() => provider.close())
