@@ -16,6 +16,7 @@ import fastifySession from '@fastify/session'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyMubarokah, {
   connectRedis,
+  createSessionSigner,
   escapeHtml,
   generateFernetKey,
   MemorySessionStore,
@@ -109,7 +110,8 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
   }
 
   await app.register(fastifySession, {
-    secret: sessionSecrets,
+    // The plugin's signer caches the HMAC checks @fastify/session repeats on every request.
+    secret: createSessionSigner(sessionSecrets),
     store: sessionStore,
     // Sessions are saved when they change, and the plugin renews them once a quarter of their
     // lifetime has passed; a request in between writes nothing.

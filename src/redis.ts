@@ -13,6 +13,8 @@ export class RedisUnreachableError extends Error {
  */
 export const RECOMMENDED_REDIS_OPTIONS: Readonly<RedisOptions> = {
   enableOfflineQueue: false,
+  // Commands issued in the same tick by concurrent requests share one write to the socket.
+  enableAutoPipelining: true,
   maxRetriesPerRequest: 1,
   commandTimeout: 1000,
   connectTimeout: 2000,

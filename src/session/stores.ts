@@ -28,6 +28,8 @@ function ttlOf (session: Session, defaultTtlMs: number): number {
 export interface MemorySessionStoreOptions extends SessionStoreOptions {
   /** Upper bound on stored sessions; the least recently written are dropped beyond it. Default 100000. */
   maxEntries?: number
+  /** How often expired sessions are swept, in milliseconds. Default 30000. */
+  sweepIntervalMs?: number
 }
 
 /**
@@ -44,7 +46,7 @@ export class MemorySessionStore extends EventEmitter {
     super()
     this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
     this.#maxEntries = options.maxEntries ?? 100_000
-    this.#sweeper = setInterval(() => this.sweep(), 30_000)
+    this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000)
     this.#sweeper.unref()
   }
 

@@ -37,6 +37,7 @@ export type RefreshOutcome =
 export type RefreshReason = 'window' | 'rejected'
 
 const MAX_BACKOFF_SECONDS = 60
+const DECODED_CACHE_ENTRIES = 10_000
 
 /**
  * Grants (one per login) over a token store, and the single-flight refresh.
@@ -51,6 +52,8 @@ export class GrantManager {
   readonly #now: () => number
   readonly #inflight = new Map<string, Promise<RefreshOutcome>>()
   readonly #failures = new Map<string, number>()
+  /** Recently decoded grants by id, reused while the stored revision and data are unchanged. */
+  readonly #decoded = new Map<string, Grant>()
   #unreadableWarned = false
 
   constructor (settings: GrantManagerSettings) {
@@ -83,8 +86,13 @@ export class GrantManager {
   async load (grantId: string): Promise<Grant | null> {
     const stored = await this.#settings.store.getGrant(grantId)
     if (stored === null) return null
+    const cached = this.#decoded.get(grantId)
+    if (cached !== undefined && cached.revision === stored.revision && cached.encoded === stored.data) return cached
     try {
-      return decodeGrant(this.#settings.keys, stored)
+      const grant = decodeGrant(this.#settings.keys, stored)
+      if (this.#decoded.size >= DECODED_CACHE_ENTRIES) this.#decoded.delete(this.#decoded.keys().next().value as string)
+      this.#decoded.set(grantId, grant)
+      return grant
     } catch (error) {
       if (!(error instanceof RecordUnreadableError)) throw error
       this.#warnUnreadable(grantId, error)

@@ -62,6 +62,8 @@ export class Grant {
   readonly createdAt: number
   /** Fingerprint of the key that encrypted the tokens. */
   readonly keyId: string
+  /** The stored text this grant was decoded from. */
+  readonly encoded: string
   readonly #encoded: EncodedGrant
   readonly #keys: FernetKeyRing
   #accessToken: string | undefined
@@ -76,6 +78,7 @@ export class Grant {
     this.issuedAt = encoded.iat
     this.createdAt = encoded.created
     this.keyId = encoded.kid
+    this.encoded = stored.data
     this.#encoded = encoded
     this.#keys = keys
   }

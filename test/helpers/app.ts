@@ -6,7 +6,7 @@ import fastifyRedis from '@fastify/redis'
 import fastifySession from '@fastify/session'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
-import fastifyMubarokah, { connectRedis, MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
+import fastifyMubarokah, { connectRedis, createSessionSigner, MemorySessionStore, RedisSessionStore, type MubarokahOptions } from '../../src/index.js'
 import { createDevClient, startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/dev-provider/index.js'
 import type { Browser, BrowserResponse } from './browser.js'
 import { freePort } from './redis.js'
@@ -92,7 +92,7 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
     sessionStore = memoryStore
   }
   await app.register(fastifySession, {
-    secret: options.sessionSecret ?? TEST_SESSION_SECRET,
+    secret: createSessionSigner(options.sessionSecret ?? TEST_SESSION_SECRET),
     store: sessionStore,
     saveUninitialized: false,
     rolling: false,

@@ -1,0 +1,47 @@
+import { Signer } from '@fastify/cookie'
+
+export interface SessionSigner {
+  sign(value: string): string
+  unsign(signedValue: string): { valid: boolean, renew: boolean, value: string | null }
+}
+
+/**
+ * A cookie signer for @fastify/session (`secret: createSessionSigner(secrets)`) that remembers
+ * its recent results. @fastify/session verifies the cookie and signs the session id again on
+ * every request; both are HMAC-SHA256 and give the same result for the same input, so a bounded
+ * cache skips them for the cookies in use. Only valid signatures are cached, so garbage cookies
+ * cannot fill the cache. Secrets are copied: rotate them by restarting with a new list, newest first.
+ */
+export function createSessionSigner (secrets: string | readonly string[], maxEntries = 10_000): SessionSigner {
+  const list = (typeof secrets === 'string' ? secrets.split(',') : [...secrets]).map((secret) => secret.trim()).filter((secret) => secret !== '')
+  if (list.length === 0) throw new TypeError('createSessionSigner needs at least one secret')
+  const signer = new Signer(list)
+  const signed = new Map<string, string>()
+  const verified = new Map<string, { valid: boolean, renew: boolean, value: string | null }>()
+
+  return {
+    sign (value) {
+      let result = signed.get(value)
+      if (result === undefined) {
+        result = signer.sign(value)
+        remember(signed, value, result, maxEntries)
+      }
+      return result
+    },
+    unsign (signedValue) {
+      const cached = verified.get(signedValue)
+      if (cached !== undefined) return cached
+      const result = signer.unsign(signedValue)
+      if (result.valid) remember(verified, signedValue, result, maxEntries)
+      return result
+    }
+  }
+}
+
+function remember<V> (cache: Map<string, V>, key: string, value: V, maxEntries: number): void {
+  if (cache.size >= maxEntries) {
+    const oldest = cache.keys().next().value
+    if (oldest !== undefined) cache.delete(oldest)
+  }
+  cache.set(key, value)
+}
