@@ -4,7 +4,10 @@
  * calls, definitive logouts (must be 0: the provider never rejects a grant here), 503s and the
  * p99 latency. Bounded by --seconds; exits with 1 if any user was logged out.
  *
- *   npm run soak -- --seconds 180 --processes 3 --users 30 --seed 7
+ * Each second the provider's refresh endpoint fails with probability --fault-share, in one of
+ * six ways (latency, 500, a 502 HTML page, 429, a dropped connection, malformed JSON).
+ *
+ *   npm run soak -- --seconds 180 --processes 3 --users 30 --seed 7 --fault-share 0.5
  */
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,9 +23,11 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '3' },
     users: { type: 'string', default: '30' },
     'token-seconds': { type: 'string', default: '4' },
-    seed: { type: 'string', default: '1' }
+    seed: { type: 'string', default: '1' },
+    'fault-share': { type: 'string', default: '0.5' }
   }
 })
+const faultShare = Number(values['fault-share'])
 const seconds = Number(values.seconds)
 const processCount = Number(values.processes)
 const userCount = Number(values.users)
@@ -41,9 +46,7 @@ function seededRandom (seed: number): () => number {
 }
 const random = seededRandom(Number(values.seed))
 
-const FAULTS: Array<DevProviderFault | null> = [
-  null,
-  null,
+const FAULTS: DevProviderFault[] = [
   { kind: 'latency', ms: 400, grant: 'refresh_token' },
   { kind: 'status', status: 500, grant: 'refresh_token' },
   { kind: 'html', status: 502, grant: 'refresh_token' },
@@ -88,8 +91,8 @@ async function main (): Promise<number> {
     const faultLoop = (async () => {
       while (Date.now() < deadline) {
         provider.faults.clear()
-        const fault = FAULTS[Math.floor(random() * FAULTS.length)] ?? null
-        if (fault !== null) {
+        const fault = random() < faultShare ? FAULTS[Math.floor(random() * FAULTS.length)] : undefined
+        if (fault !== undefined) {
           provider.faults.set('token', fault)
           faultsApplied += 1
         }
@@ -118,6 +121,7 @@ async function main (): Promise<number> {
       users: userCount,
       tokenSeconds,
       seed: Number(values.seed),
+      faultShare,
       requests: latencies.length,
       statuses: Object.fromEntries(statuses),
       faultWindows: faultsApplied,

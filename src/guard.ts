@@ -15,7 +15,7 @@ import type { MubarokahDetails, MubarokahRequestContext, MubarokahUser, SessionL
 /*
  * The guard: session -> grant -> refresh if inside the window -> `request.mubarokah`.
  * In steady state it reads the session and the grant (two store reads), writes nothing and
- * decrypts nothing; tokens are decrypted only when a handler asks for one.
+ * decrypts nothing. Tokens are decrypted only when a handler calls `accessToken()`.
  */
 
 /** The login, as the guard found it. */

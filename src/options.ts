@@ -7,7 +7,7 @@ import type { MubarokahProfile } from './oauth/normalize.js'
 import type { TokenStore } from './tokens/store.js'
 import type { MubarokahUser } from './types.js'
 
-/** The scopes Mubarokah ID knows. */
+/** The scopes Mubarokah ID defines. */
 export const KNOWN_SCOPES = ['view-user', 'detail-user'] as const
 export type MubarokahScope = typeof KNOWN_SCOPES[number]
 
@@ -79,7 +79,7 @@ export const OptionsSchema = Type.Object({
   loginTimeoutSeconds: Type.Integer({ default: 600, minimum: 30, maximum: 3600 }),
   /** Pending logins per browser; the oldest is dropped beyond this. Default 5. */
   maxPendingLogins: Type.Integer({ default: 5, minimum: 1, maximum: 50 }),
-  /** Longest time a request waits for another instance's refresh of the same grant, in milliseconds. Default `httpTimeoutMs + 2000`. */
+  /** Maximum time a request waits for another instance's refresh of the same grant, in milliseconds. Default `httpTimeoutMs + 2000`. */
   refreshWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
   /** Language of pages and messages for end users: `auto` follows Accept-Language. Default `auto`. */
   language: Type.Union([Type.Literal('auto'), Type.Literal('id'), Type.Literal('en')], { default: 'auto' }),

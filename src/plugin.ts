@@ -89,7 +89,7 @@ function createDecorator (runtime: Runtime, guards: Guards): MubarokahDecorator 
   }
 }
 
-/** A valid access token from the user's most recently issued grant, for background jobs. */
+/** Returns a valid access token from the user's most recently issued grant, for background jobs. */
 async function accessTokenForUser (runtime: Runtime, userId: string): Promise<string | null> {
   const loaded = await Promise.all((await runtime.grants.listUser(userId)).map(async (grantId) => await runtime.grants.load(grantId)))
   const candidates = loaded.filter((grant) => grant !== null).sort((a, b) => b.issuedAt - a.issuedAt)

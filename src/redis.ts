@@ -22,7 +22,7 @@ export const RECOMMENDED_REDIS_OPTIONS: Readonly<RedisOptions> = {
 }
 
 /**
- * Connects to Redis with the recommended options and waits until it answers PING. Throws
+ * Connects to Redis with the recommended options and waits until PING succeeds. Throws
  * RedisUnreachableError with the host and port (never the password) after `timeoutMs`.
  * Pass the client to @fastify/redis as `{ client, closeClient: true }`.
  */
@@ -54,7 +54,7 @@ function describe (url: string): string {
 async function withTimeout<T> (promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
   })
   try {
     return await Promise.race([promise, timeout])

@@ -11,7 +11,7 @@ import type { Runtime } from '../runtime.js'
 
 const BINDING_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
-/** Whether the login cookie gets the `Secure` attribute on this request. */
+/** Tells whether the login cookie gets the `Secure` attribute on this request. */
 function isSecureCookie (runtime: Runtime, request: FastifyRequest): boolean {
   const secure = runtime.options.loginCookie.secure
   return secure === 'auto' ? request.protocol === 'https' : secure
@@ -37,7 +37,7 @@ export function assertCookiesCanBeSet (runtime: Runtime, request: FastifyRequest
   throw new InsecureTransportError()
 }
 
-/** The browser's binding value: the existing cookie if well-formed, else a new one. */
+/** Returns the browser's binding value: the existing cookie if well-formed, else a new one. */
 export function bindingForLogin (runtime: Runtime, request: FastifyRequest): string {
   const existing = request.cookies[runtime.options.loginCookie.name]
   return existing !== undefined && BINDING_PATTERN.test(existing) ? existing : randomToken(32)

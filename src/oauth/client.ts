@@ -171,7 +171,7 @@ function unexpectedStatus (response: ProviderResponse, endpoint: string): Error 
   })
 }
 
-/** What a failed refresh means for the grant (see the refresh coordinator). */
+/** Tells whether a failed refresh ends the grant (a definitive OAuth rejection) rather than being transient. */
 export function isDefinitiveRejection (error: unknown): boolean {
   if (!(error instanceof ProviderRejectedError)) return false
   // invalid_client is our own misconfiguration; logging every user out for it would lose their grants.

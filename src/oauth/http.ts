@@ -51,7 +51,7 @@ export interface ProviderRequest {
  * the body is read once, up to the size limit. Network failures, timeouts and 5xx become
  * ProviderUnavailableError, 429 becomes ProviderRateLimitedError, and a body that is not
  * JSON becomes ProviderResponseError. Other 4xx statuses are returned to the caller, which
- * knows what they mean for its endpoint.
+ * interprets them for its endpoint.
  */
 export async function requestProvider (settings: HttpSettings, request: ProviderRequest): Promise<ProviderResponse> {
   const controller = new AbortController()
@@ -126,7 +126,7 @@ function interpret (response: Response, contentType: string, text: string): Prov
     return throwWithRetryAfter(error, parseRetryAfter(response.headers.get('retry-after')) ?? 30)
   }
   if (status >= 500) {
-    // The provider answered with a server error: a bad gateway for our clients, not an unreachable one.
+    // The provider responded with a server error: a bad gateway for our clients, not an unreachable one.
     const error = new ProviderUnavailableError(`HTTP ${status}`)
     error.statusCode = 502
     throw attachDetails(error, facts)

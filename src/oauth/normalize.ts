@@ -77,7 +77,7 @@ export interface TokenSet {
   readonly scopes: readonly string[]
 }
 
-/** An OAuth error body (`{error, error_description, message, hint}`), or null if the body is not one. */
+/** Extracts an OAuth error body (`{error, error_description, message, hint}`), or returns null if the body is not one. */
 export function oauthErrorOf (body: unknown): { error: string, hint: string } | null {
   if (typeof body !== 'object' || body === null) return null
   const { error, hint, message } = body as Record<string, unknown>
@@ -88,7 +88,7 @@ export function oauthErrorOf (body: unknown): { error: string, hint: string } | 
   }
 }
 
-/** Normalises a token endpoint body. `requestedScopes` stands in for a missing `scope`. */
+/** Normalises a token endpoint body. `requestedScopes` replaces a missing `scope`. */
 export function normalizeTokenResponse (
   body: unknown,
   status: number,
@@ -97,7 +97,7 @@ export function normalizeTokenResponse (
 ): TokenSet {
   const rejection = oauthErrorOf(body)
   if (rejection !== null) {
-    // Some servers answer 200 with an error body; it is still a rejection.
+    // Some servers respond 200 with an error body, which is still a rejection.
     throw attachDetails(new ProviderRejectedError(rejection.error, status), { status, oauthError: rejection.error })
   }
   if (!rawToken.Check(body)) {

@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 
-/** A random URL-safe value with `bytes` bytes of entropy. */
+/** Returns a random URL-safe value with `bytes` bytes of entropy. */
 export function randomToken (bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
 
-/** A PKCE code verifier: 43 characters from 32 random bytes (RFC 7636 §4.1). */
+/** Creates a PKCE code verifier: 43 characters from 32 random bytes (RFC 7636 §4.1). */
 export function createCodeVerifier (): string {
   return randomToken(32)
 }
 
-/** The S256 code challenge of a verifier (RFC 7636 §4.2). */
+/** Computes the S256 code challenge of a verifier (RFC 7636 §4.2). */
 export function codeChallengeOf (codeVerifier: string): string {
   return createHash('sha256').update(codeVerifier).digest('base64url')
 }

@@ -54,7 +54,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async
   })
 }
 
-/** The configured scopes plus known scopes the login asks for (e.g. `detail-user` for a profile page). */
+/** Returns the configured scopes plus the known scopes this login requests (e.g. `detail-user` for a profile page). */
 function requestedScopes (configured: readonly string[], extra: string | undefined): string[] {
   const known = new Set<string>(KNOWN_SCOPES)
   const asked = (extra ?? '').split(' ').filter((scope) => known.has(scope))

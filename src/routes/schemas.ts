@@ -79,7 +79,7 @@ export const DetailsResponseSchema = Type.Object({
 })
 export interface DetailsResponse extends Static<typeof DetailsResponseSchema> {}
 
-/** Error statuses each route may answer with, mapped to the shared error schema. */
+/** Maps the error statuses a route may respond with to the shared error schema. */
 export function errorResponses (...statuses: number[]): Record<number, typeof ErrorResponseSchema> {
   return Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]))
 }

@@ -17,14 +17,14 @@ export interface GrantManagerSettings {
   readonly log: FastifyBaseLogger
   readonly refreshWindowMs: number
   readonly grantTtlMs: number
-  /** Lock lifetime; longer than one provider call so a live holder never loses it. */
+  /** Lock lifetime in milliseconds. The plugin sets it above the provider timeout, so a holder that is not stalled keeps it for its whole call. */
   readonly lockTtlMs: number
-  /** Longest wait for another instance's refresh. */
+  /** Maximum wait for another instance's refresh, in milliseconds. */
   readonly refreshWaitMs: number
   readonly now?: () => number
 }
 
-/** How a refresh attempt ended for the caller. */
+/** The result of a refresh attempt, as the caller sees it. */
 export type RefreshOutcome =
   /** The grant now has a token outside the refresh window (refreshed here or by another instance). */
   | { readonly kind: 'fresh', readonly grant: Grant }
@@ -33,19 +33,24 @@ export type RefreshOutcome =
   /** The provider or the coordination failed for now; the grant is kept unchanged. */
   | { readonly kind: 'transient', readonly grant: Grant, readonly retryAfterSeconds: number }
 
-/** Why a refresh was asked for. */
+/** The reason for a refresh: the window opened, or the provider rejected the access token. */
 export type RefreshReason = 'window' | 'rejected'
 
-const MAX_BACKOFF_SECONDS = 60
+/**
+ * Cap of the exponential backoff after transient refresh failures (1, 2, 4, 8, 10 s). Short, because
+ * a user whose token has expired gets 503 until a refresh succeeds; a Retry-After from the provider
+ * is honoured up to an hour (see parseRetryAfter).
+ */
+const MAX_BACKOFF_SECONDS = 10
 const DECODED_CACHE_ENTRIES = 10_000
 
 /**
  * Grants (one per login) over a token store, and the single-flight refresh.
  *
  * Passport refresh tokens are single use, so two concurrent refreshes of one grant would
- * revoke each other and log the user out. Refreshes of a grant are therefore serialised:
- * callers in this process share one promise, and instances share a store lock (`SET NX PX`);
- * the others wait, bounded, and re-read the record the winner wrote.
+ * revoke each other and log the user out. Refreshes of a grant are therefore serialised.
+ * Callers in this process share one promise, and instances share a store lock (`SET NX PX`).
+ * The others wait for a bounded time and re-read the record the winner wrote.
  */
 export class GrantManager {
   readonly #settings: GrantManagerSettings
@@ -128,7 +133,7 @@ export class GrantManager {
     return grant.expiresAt - this.#now() <= window
   }
 
-  /** Tells whether the access token is still accepted by the provider, as far as its expiry says. */
+  /** Tells whether the access token has not expired yet, going by the stored expiry time. */
   isUsable (grant: Grant): boolean {
     return grant.expiresAt > this.#now()
   }

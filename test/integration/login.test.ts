@@ -22,6 +22,13 @@ test('login flow ends on returnTo with the user resolved', async (t) => {
   t.same(body.scopes, ['view-user'])
 })
 
+test('login works with HTTP Basic client authentication', async (t) => {
+  const { app, provider } = await startFixture(t, { plugin: { clientAuthentication: 'basic' } })
+  const login = await loginAs(new Browser(), app.url, 'budi', { returnTo: '/dashboard' })
+  t.equal(login.final.status, 200)
+  t.equal(provider.stats.tokenRequests.authorization_code, 1)
+})
+
 test('login redirects with state, PKCE S256 and scopes', async (t) => {
   const { app } = await startFixture(t)
   const browser = new Browser()
