@@ -15,6 +15,7 @@ import type { DevProviderFault } from '../src/dev-provider/index.js'
 import { Browser } from '../test/helpers/browser.js'
 import { loginAs, startProvider } from '../test/helpers/app.js'
 import { startAppProcess, type AppProcess } from '../test/helpers/app-process.js'
+import { seededRandom } from '../test/helpers/random.js'
 import { freePort, startRedis } from '../test/helpers/redis.js'
 
 const { values } = parseArgs({
@@ -33,17 +34,6 @@ const processCount = Number(values.processes)
 const userCount = Number(values.users)
 const tokenSeconds = Number(values['token-seconds'])
 
-/** A small seeded PRNG (mulberry32), so a run's fault sequence can be repeated. */
-function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6D2B79F5) >>> 0
-    let value = state
-    value = Math.imul(value ^ (value >>> 15), value | 1)
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296
-  }
-}
 const random = seededRandom(Number(values.seed))
 
 const FAULTS: DevProviderFault[] = [

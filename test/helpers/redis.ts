@@ -198,3 +198,17 @@ async function waitForClusterOk (ports: number[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
+
+/** Every string stored in Redis: keys, string values, hash fields and values, set and sorted set members. */
+export async function allRedisText (client: Redis): Promise<string> {
+  const parts: string[] = []
+  for (const key of await client.keys('*')) {
+    parts.push(key)
+    const type = await client.type(key)
+    if (type === 'string') parts.push(await client.get(key) ?? '')
+    if (type === 'hash') parts.push(...Object.entries(await client.hgetall(key)).flat())
+    if (type === 'set') parts.push(...await client.smembers(key))
+    if (type === 'zset') parts.push(...await client.zrange(key, 0, -1))
+  }
+  return parts.join('\n')
+}

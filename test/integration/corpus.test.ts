@@ -3,6 +3,7 @@ import type { DevProviderFault } from '../../src/dev-provider/index.js'
 import { Browser, type BrowserResponse, type RequestOptions } from '../helpers/browser.js'
 import { loginAs, startProvider } from '../helpers/app.js'
 import { startAppProcess } from '../helpers/app-process.js'
+import { seededRandom } from '../helpers/random.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 
 /*
@@ -14,17 +15,6 @@ import { freePort, startRedis } from '../helpers/redis.js'
 const SEED = Number(process.env.CORPUS_SEED ?? 20261204)
 const PREFIX = '/auth/mubarokah'
 
-/** mulberry32: small, seeded, good enough to pick cases. */
-function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6D2B79F5) >>> 0
-    let value = state
-    value = Math.imul(value ^ (value >>> 15), value | 1)
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296
-  }
-}
 const random = seededRandom(SEED)
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
 const integer = (max: number): number => Math.floor(random() * max)

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
 import { test } from 'tap'
 import { createDevClient, startDevProvider, type DevProviderTokenKind } from '../../src/dev-provider/index.js'
 import { Browser, type BrowserResponse, type RequestOptions } from '../helpers/browser.js'
 import { loginAs, startApp } from '../helpers/app.js'
-import { freePort, startRedis } from '../helpers/redis.js'
+import { allRedisText, freePort, startRedis } from '../helpers/redis.js'
 
 /*
  * Planted-secret scan: the provider issues codes and tokens that contain a marker, the client
@@ -18,19 +17,6 @@ const CLIENT_SECRET = `${MARKER}-client-secret-0123456789`
 const SESSION_SECRET = `${MARKER}-session-secret-0123456789abcdef`
 const ENCRYPTION_KEY = 'UExBTlRFRFNFQ1JFVC1lbmNyeXB0aW9uLWtleS0wMTI='
 const JSON_ACCEPT = { accept: 'application/json' }
-
-async function redisText (client: Redis): Promise<string> {
-  const parts: string[] = []
-  for (const key of await client.keys('*')) {
-    parts.push(key)
-    const type = await client.type(key)
-    if (type === 'string') parts.push(await client.get(key) ?? '')
-    if (type === 'hash') parts.push(...Object.entries(await client.hgetall(key)).flat())
-    if (type === 'set') parts.push(...await client.smembers(key))
-    if (type === 'zset') parts.push(...await client.zrange(key, 0, -1))
-  }
-  return parts.join('\n')
-}
 
 test('planted secrets appear in no log, body, Location or Redis value', async (t) => {
   const redis = await startRedis()
@@ -100,7 +86,7 @@ test('planted secrets appear in no log, body, Location or Redis value', async (t
   await request(user, '/auth/mubarokah/me/details', { headers: JSON_ACCEPT })
   await request(user, '/auth/mubarokah/me')
   captureBrowser(user)
-  const redisWhileLoggedIn = await redisText(redis.client())
+  const redisWhileLoggedIn = await allRedisText(redis.client())
   await request(user, '/auth/mubarokah/logout', { method: 'POST', form: { sso: '1' }, headers: { origin: app.url } })
 
   // Callback failures.
@@ -152,7 +138,7 @@ test('planted secrets appear in no log, body, Location or Redis value', async (t
   await redis.restart()
   await sleep(2500)
   await request(other, '/dashboard', { headers: JSON_ACCEPT })
-  const redisAtEnd = await redisText(redis.client())
+  const redisAtEnd = await allRedisText(redis.client())
 
   const secrets = [...captured].filter((secret) => secret.length >= 8)
   t.ok(secrets.length >= 15, `${secrets.length} captured secrets, plus the marker`)

@@ -4,7 +4,7 @@ import { test, type Test } from 'tap'
 import { connectRedis, FernetKeyRing, generateFernetKey, RedisUnreachableError } from '../../src/index.js'
 import { Browser } from '../helpers/browser.js'
 import { CLIENT_SECRET, loginAs, startApp, startProvider, TEST_ENCRYPTION_KEY, type TestApp } from '../helpers/app.js'
-import { freePort, startRedis, type TestRedis } from '../helpers/redis.js'
+import { allRedisText, freePort, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const JSON_ACCEPT = { accept: 'application/json' }
 
@@ -12,20 +12,6 @@ async function redisFor (t: Test, extraArgs: string[] = []): Promise<TestRedis> 
   const redis = await startRedis(extraArgs)
   t.teardown(() => redis.stop())
   return redis
-}
-
-/** Every string stored in Redis: string values, hash fields and values, set and sorted set members. */
-async function allRedisText (client: Redis): Promise<string> {
-  const parts: string[] = []
-  for (const key of await client.keys('*')) {
-    parts.push(key)
-    const type = await client.type(key)
-    if (type === 'string') parts.push(await client.get(key) ?? '')
-    if (type === 'hash') parts.push(...Object.entries(await client.hgetall(key)).flat())
-    if (type === 'set') parts.push(...await client.smembers(key))
-    if (type === 'zset') parts.push(...await client.zrange(key, 0, -1))
-  }
-  return parts.join('\n')
 }
 
 test('two devices: logout on one keeps the other, everywhere ends both', async (t) => {
