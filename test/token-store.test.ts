@@ -172,6 +172,18 @@ test('memory store stays within its bound', async (t) => {
   t.equal(await store.getGrant('g0'), null, 'the oldest were dropped')
 })
 
+test('a flood of short-lived entries never evicts a grant', async (t) => {
+  const store = new MemoryTokenStore({ maxEntries: 100 })
+  t.teardown(() => store.close())
+  for (let index = 0; index < 10; index += 1) await store.createGrant({ grantId: `g${index}`, userId: 'u', data: 'x' }, 60_000)
+  for (let index = 0; index < 1000; index += 1) {
+    await store.hit(`rate:login:ip:${index}`, 60_000)
+    await store.createTransaction(`s${index}`, { bindingHash: `b${index}`, data: 'tx' }, 60_000, 5)
+  }
+  for (let index = 0; index < 10; index += 1) t.ok(await store.getGrant(`g${index}`), `grant g${index} kept`)
+  t.ok(store.size <= 200, `bounded (${store.size} entries)`)
+})
+
 test('redis keys of one grant share a cluster hash tag', async (t) => {
   const client = redis.client()
   t.teardown(() => client.quit())

@@ -20,7 +20,10 @@ interface TransactionEntry {
 }
 
 export interface MemoryTokenStoreOptions {
-  /** Upper bound on stored entries of every kind; beyond it the oldest entries are dropped. Default 100000. */
+  /**
+   * Upper bound on stored grants, and separately on short-lived entries (login transactions,
+   * locks, counters); beyond it the least recently written are dropped. Default 100000.
+   */
   maxEntries?: number
   /** How often expired entries are swept, in milliseconds. Default 30000. */
   sweepIntervalMs?: number
@@ -34,7 +37,10 @@ export interface MemoryTokenStoreOptions {
  * Everything is lost on restart, so use the Redis store when more than one process serves the app.
  */
 export class MemoryTokenStore implements TokenStore {
-  readonly #entries = new Map<string, Entry<unknown>>()
+  /** Grants, bounded on their own so that floods of short-lived entries cannot evict a login. */
+  readonly #grants = new Map<string, Entry<unknown>>()
+  /** Transactions, locks, counters and markers: short-lived, bounded separately. */
+  readonly #ephemeral = new Map<string, Entry<unknown>>()
   readonly #userGrants = new Map<string, Set<string>>()
   readonly #bindingStates = new Map<string, string[]>()
   readonly #maxEntries: number
@@ -50,7 +56,7 @@ export class MemoryTokenStore implements TokenStore {
 
   /** Number of live entries, for tests and memory benchmarks. */
   get size (): number {
-    return this.#entries.size
+    return this.#grants.size + this.#ephemeral.size
   }
 
   async getGrant (grantId: string): Promise<StoredGrant | null> {
@@ -77,7 +83,7 @@ export class MemoryTokenStore implements TokenStore {
     const grant = this.#read<GrantEntry>(`g:${grantId}`)
     if (grant === undefined) return false
     if (expectedRevision !== undefined && grant.revision !== expectedRevision) return false
-    this.#entries.delete(`g:${grantId}`)
+    this.#grants.delete(`g:${grantId}`)
     this.#unindexGrant(grant.userId, grantId)
     return true
   }
@@ -98,7 +104,7 @@ export class MemoryTokenStore implements TokenStore {
     const states = (this.#bindingStates.get(transaction.bindingHash) ?? [])
       .filter((pending) => this.#read(`t:${pending}`) !== undefined)
     states.push(state)
-    while (states.length > maxPerBinding) this.#entries.delete(`t:${states.shift() as string}`)
+    while (states.length > maxPerBinding) this.#ephemeral.delete(`t:${states.shift() as string}`)
     this.#bindingStates.set(transaction.bindingHash, states)
   }
 
@@ -129,7 +135,7 @@ export class MemoryTokenStore implements TokenStore {
     this.#write(key, owner, ttlMs)
     return {
       release: async () => {
-        if (this.#read(key) === owner) this.#entries.delete(key)
+        if (this.#read(key) === owner) this.#ephemeral.delete(key)
       }
     }
   }
@@ -140,7 +146,7 @@ export class MemoryTokenStore implements TokenStore {
 
   async hit (key: string, windowMs: number): Promise<HitResult> {
     const entryKey = `c:${key}`
-    const entry = this.#entries.get(entryKey) as Entry<number> | undefined
+    const entry = this.#ephemeral.get(entryKey) as Entry<number> | undefined
     const now = this.#now()
     if (entry === undefined || entry.expiresAt <= now) {
       this.#write(entryKey, 1, windowMs)
@@ -155,7 +161,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async getMarker (key: string): Promise<{ value: string, ttlMs: number } | null> {
-    const entry = this.#entries.get(`m:${key}`) as Entry<string> | undefined
+    const entry = this.#ephemeral.get(`m:${key}`) as Entry<string> | undefined
     const now = this.#now()
     if (entry === undefined || entry.expiresAt <= now) return null
     return { value: entry.value, ttlMs: entry.expiresAt - now }
@@ -168,42 +174,48 @@ export class MemoryTokenStore implements TokenStore {
   /** Drops every expired entry and the index entries that point at nothing. */
   sweep (): void {
     const now = this.#now()
-    for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key)
+    for (const entries of [this.#grants, this.#ephemeral]) {
+      for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key)
     }
     for (const [userId, grants] of this.#userGrants) {
-      for (const grantId of grants) if (!this.#entries.has(`g:${grantId}`)) grants.delete(grantId)
+      for (const grantId of grants) if (!this.#grants.has(`g:${grantId}`)) grants.delete(grantId)
       if (grants.size === 0) this.#userGrants.delete(userId)
     }
     for (const [bindingHash, states] of this.#bindingStates) {
-      const pending = states.filter((state) => this.#entries.has(`t:${state}`))
+      const pending = states.filter((state) => this.#ephemeral.has(`t:${state}`))
       if (pending.length === 0) this.#bindingStates.delete(bindingHash)
       else this.#bindingStates.set(bindingHash, pending)
     }
   }
 
+  #mapFor (key: string): Map<string, Entry<unknown>> {
+    return key.startsWith('g:') ? this.#grants : this.#ephemeral
+  }
+
   #read<T> (key: string): T | undefined {
-    const entry = this.#entries.get(key)
+    const entries = this.#mapFor(key)
+    const entry = entries.get(key)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= this.#now()) {
-      this.#entries.delete(key)
+      entries.delete(key)
       return undefined
     }
     return entry.value as T
   }
 
   #write<T> (key: string, value: T, ttlMs: number): void {
+    const entries = this.#mapFor(key)
     // Deleting first moves the key to the end of the insertion order, so eviction drops the least recently written.
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs })
-    if (this.#entries.size > this.#maxEntries) this.#evict()
+    entries.delete(key)
+    entries.set(key, { value, expiresAt: this.#now() + ttlMs })
+    if (entries.size > this.#maxEntries) this.#evict(entries)
   }
 
   /** Drops the least recently written entries; index entries pointing at them are cleaned lazily. */
-  #evict (): void {
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size <= this.#maxEntries) break
-      this.#entries.delete(key)
+  #evict (entries: Map<string, Entry<unknown>>): void {
+    for (const key of entries.keys()) {
+      if (entries.size <= this.#maxEntries) break
+      entries.delete(key)
     }
   }
 
