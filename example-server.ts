@@ -77,9 +77,24 @@ async function providerSettings (notes: string[]): Promise<ProviderSettings> {
     return { clientId: client.clientId, clientSecret: client.clientSecret, baseUrl: provider.baseUrl, redirectUri, close: async () => await provider.close() }
   } catch (error) {
     if ((error as { code?: string }).code !== 'EADDRINUSE') throw error
-    // Another copy of this example already runs the development provider on that port: share it.
-    notes.push(`Using the development provider already running at http://127.0.0.1:${providerPort}`)
-    return { clientId: client.clientId, clientSecret: client.clientSecret, baseUrl: `http://127.0.0.1:${providerPort}`, redirectUri }
+    // Another copy of this example may already run the development provider on that port: share it.
+    const baseUrl = `http://127.0.0.1:${providerPort}`
+    if (!await isDevProvider(baseUrl)) {
+      exitWithConfigError(`port ${providerPort} is taken by a program that is not the development provider; set DEV_PROVIDER_PORT to a free port`)
+    }
+    notes.push(`Using the development provider already running at ${baseUrl}`)
+    return { clientId: client.clientId, clientSecret: client.clientSecret, baseUrl, redirectUri }
+  }
+}
+
+/** Tells whether a development provider answers at `baseUrl` (its loopback-only stats route). */
+async function isDevProvider (baseUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/_dev/stats`, { signal: AbortSignal.timeout(2000) })
+    const body = await response.json() as { tokenRequests?: unknown }
+    return response.ok && typeof body.tokenRequests === 'object'
+  } catch {
+    return false
   }
 }
 
@@ -122,12 +137,28 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
   await app.register(fastifyMubarokah, {
     ...provider,
     scopes: ['view-user'],
+    // The example confirms SSO logout with its own button, as the design asks of host apps.
+    allowSsoLogout: true,
     encryptionKeys,
     tokenStore: env.REDIS_URL ? 'redis' : 'memory'
   })
 
+  if (env.MUBAROKAH_REDIRECT_URI === undefined) redirectToCallbackHost(app, provider.redirectUri)
   registerPages(app)
   return { app, notes }
+}
+
+/**
+ * Sends browsers that opened the example under another host name (localhost instead of
+ * 127.0.0.1) to the redirect URI's host: cookies are per host name, so a login started on one
+ * would end as "login expired" on the other.
+ */
+function redirectToCallbackHost (app: FastifyInstance, redirectUri: string): void {
+  const callback = new URL(redirectUri)
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' || request.host === callback.host) return
+    return await reply.redirect(`${callback.origin}${request.url}`, 302)
+  })
 }
 
 const TEXT = {
@@ -138,6 +169,9 @@ const TEXT = {
     dashboard: 'Dasbor',
     profile: 'Profil',
     logout: 'Keluar',
+    logoutSso: 'Keluar dari semua aplikasi Mubarokah ID',
+    notFound: 'Halaman tidak ditemukan.',
+    home: 'Kembali ke beranda',
     hello: 'Halo',
     email: 'Email',
     noEmail: 'Akun ini tidak memiliki email (mungkin mendaftar lewat WhatsApp).',
@@ -161,6 +195,9 @@ const TEXT = {
     dashboard: 'Dashboard',
     profile: 'Profile',
     logout: 'Log out',
+    logoutSso: 'Log out of every Mubarokah ID app',
+    notFound: 'Page not found.',
+    home: 'Back to home',
     hello: 'Hello',
     email: 'Email',
     noEmail: 'This account has no email (it may have signed up with WhatsApp).',
@@ -197,7 +234,8 @@ img{border-radius:50%;width:64px;height:64px}dt{font-weight:600;margin-top:.5rem
 
 function navigation (text: Text): string {
   return `<nav><a href="/dashboard">${text.dashboard}</a><a href="/profile">${text.profile}</a>
-<form method="post" action="/auth/mubarokah/logout"><button type="submit" name="logout">${text.logout}</button></form></nav>`
+<form method="post" action="/auth/mubarokah/logout"><button type="submit" name="logout">${text.logout}</button></form>
+<form method="post" action="/auth/mubarokah/logout"><input type="hidden" name="sso" value="1"><button type="submit" name="logout-sso">${text.logoutSso}</button></form></nav>`
 }
 
 function field (label: string, value: string | null, text: Text): string {
@@ -205,6 +243,12 @@ function field (label: string, value: string | null, text: Text): string {
 }
 
 function registerPages (app: FastifyInstance): void {
+  app.setNotFoundHandler(async (request, reply) => {
+    const language = languageOf(request)
+    const text = TEXT[language]
+    return await reply.code(404).type('text/html; charset=utf-8').send(page(language, `<h1>404</h1><p>${text.notFound}</p><p><a href="/">${text.home}</a></p>`))
+  })
+
   app.get('/', { preHandler: app.mubarokah.optionalUser }, async (request, reply) => {
     if (request.mubarokah !== null) return await reply.redirect('/dashboard')
     const language = languageOf(request)
@@ -263,7 +307,12 @@ async function main (): Promise<void> {
     if (note.startsWith('WARNING: ')) app.log.warn({ event: 'example_setup' }, note.slice(9))
     else app.log.info({ event: 'example_setup' }, note)
   }
-  await app.listen({ host, port })
+  try {
+    await app.listen({ host, port })
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EADDRINUSE') exitWithConfigError(`port ${port} on ${host} is taken; set PORT to a free port, e.g. PORT=3001 npm start`)
+    throw error
+  }
   const stop = (): void => { void app.close().then(() => process.exit(0)) }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

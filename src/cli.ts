@@ -49,8 +49,13 @@ async function main (argv: string[]): Promise<number> {
     await runDevProvider(rest)
     return -1
   }
-  process.stderr.write(USAGE)
-  return command === undefined || command === 'help' || command === '--help' ? 0 : 2
+  const asked = command === undefined || command === 'help' || command === '--help' || command === '-h'
+  if (asked) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`)
+  return 2
 }
 
 main(process.argv.slice(2)).then((code) => {

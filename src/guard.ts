@@ -40,6 +40,8 @@ class RequestContext implements MubarokahRequestContext {
   get grantId (): string { return this.#grant.grantId }
   get scopes (): readonly string[] { return this.#grant.scopes }
   get expiresAt (): number { return this.#grant.expiresAt }
+  /** Scopes the login asked for (internal: the guard uses it to avoid asking again in a loop). */
+  get requestedScopes (): readonly string[] { return this.#grant.requestedScopes }
 
   hasScopes (...scopes: string[]): boolean {
     return scopes.every((scope) => this.#grant.scopes.includes(scope))
@@ -193,22 +195,35 @@ function createPreHandler (runtime: Runtime, mode: Mode): preHandlerAsyncHookHan
       return await sendError(request, reply, error, runtime.errorSettings)
     }
     request.mubarokah = context
+    // A page built from a login is private: no shared cache, and Back after logout cannot reuse it.
+    if (context !== null) reply.header('cache-control', 'private, no-store')
     if (!mode.required) return
-    if (context === null) return await denyAnonymous(runtime, request, reply, new UnauthenticatedError())
+    if (context === null) return await denyAnonymous(runtime, request, reply, new UnauthenticatedError(), mode.scopes)
 
     const missing = mode.scopes.filter((scope) => !context.scopes.includes(scope))
-    if (missing.length > 0) return await sendError(request, reply, new ScopeRequiredError(missing.join(' ')), runtime.errorSettings)
+    if (missing.length === 0) return
+    // Ask for the scopes at a new login, unless the last login asked and they were not granted.
+    const askedBefore = missing.every((scope) => context.requestedScopes.includes(scope))
+    if (!askedBefore && isNavigation(request)) return await redirectToLogin(runtime, request, reply, missing)
+    return await sendError(request, reply, new ScopeRequiredError(missing.join(' ')), runtime.errorSettings)
   }
 }
 
-/** Browsers navigating are sent to login and come back here; API clients get 401 JSON. */
-async function denyAnonymous (runtime: Runtime, request: FastifyRequest, reply: FastifyReply, error: Error): Promise<FastifyReply> {
-  const navigating = (request.method === 'GET' || request.method === 'HEAD') && wantsHtml(request)
-  if (!navigating) return await sendError(request, reply, error, runtime.errorSettings)
+function isNavigation (request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && wantsHtml(request)
+}
 
-  const returnTo = encodeURIComponent(request.url)
+/** Browsers navigating are sent to login and come back here; API clients get 401 JSON. */
+async function denyAnonymous (runtime: Runtime, request: FastifyRequest, reply: FastifyReply, error: Error, scopes: readonly string[] = []): Promise<FastifyReply> {
+  if (!isNavigation(request)) return await sendError(request, reply, error, runtime.errorSettings)
+  return await redirectToLogin(runtime, request, reply, scopes)
+}
+
+async function redirectToLogin (runtime: Runtime, request: FastifyRequest, reply: FastifyReply, scopes: readonly string[]): Promise<FastifyReply> {
+  const query = new URLSearchParams({ returnTo: request.url })
+  if (scopes.length > 0) query.set('scope', scopes.join(' '))
   reply.header('cache-control', 'no-store')
-  return await reply.redirect(`${runtime.errorSettings.loginPath}?returnTo=${returnTo}`, 302)
+  return await reply.redirect(`${runtime.errorSettings.loginPath}?${query.toString()}`, 302)
 }
 
 export interface Guards {

@@ -102,6 +102,11 @@ export const OptionsSchema = Type.Object({
   defaultReturnTo: Type.String({ default: '/', pattern: '^/', maxLength: 2000 }),
   /** Origins allowed to POST to logout besides the request's own. Default none. */
   trustedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { default: [] }),
+  /**
+   * After a logout, send `prompt=login` on this browser's next login, so Mubarokah ID asks for the
+   * password again instead of logging the user straight back in with its own session. Default true.
+   */
+  promptLoginAfterLogout: Type.Boolean({ default: true }),
   /** Allow `POST logout` with `sso=1` to also end the Mubarokah ID session (`/api/logout-sso`). Default false. */
   allowSsoLogout: Type.Boolean({ default: false }),
   /** Abuse limits per client address and per browser, over a one-minute window. */
@@ -174,6 +179,7 @@ const FIXES: Record<string, string> = {
   defaultReturnTo: 'use a same-origin path starting with "/"',
   trustedOrigins: 'use origins such as "https://app.example" (scheme and host, no path)',
   allowSsoLogout: 'use true or false',
+  promptLoginAfterLogout: 'use true or false',
   rateLimit: 'use { loginsPerMinute?, callbacksPerMinute? } with positive integers',
   enrichUser: 'pass a function (profile, request) => user, or leave it out',
   production: 'use true or false'
@@ -234,7 +240,9 @@ function optionError (error: ValueError, value: Record<string, unknown>): Error 
   }
   const fix = FIXES[name] ?? 'see the README options table'
   if (value[name] === undefined) return new OptionMissingError(name, fix)
-  return new OptionInvalidError(error.path.slice(1).replaceAll('/', '.'), `${error.message}; ${fix}`)
+  // TypeBox says "Expected union value" for a value outside a list of choices; say it plainly.
+  const problem = error.message === 'Expected union value' ? 'it is not one of the allowed values' : error.message
+  return new OptionInvalidError(error.path.slice(1).replaceAll('/', '.'), `${problem}; ${fix}`)
 }
 
 function checkUrls (options: Static<typeof OptionsSchema>): void {

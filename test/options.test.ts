@@ -39,6 +39,7 @@ test('invalid options are coded errors naming the option and the fix', async (t)
     ['unknown scope', { ...VALID, scopes: ['admin'] }, 'FST_MUBAROKAH_OPTION_INVALID', /"scopes\.0" is invalid.*view-user, detail-user/],
     ['unknown option', { ...VALID, clientID: 'x' }, 'FST_MUBAROKAH_OPTION_INVALID', /"clientID" is invalid: it is not an option/],
     ['reserved authorization parameter', { ...VALID, authorizationParams: { state: 'x' } }, 'FST_MUBAROKAH_OPTION_INVALID', /"authorizationParams\.state"/],
+    ['unknown language', { ...VALID, language: 'fr' }, 'FST_MUBAROKAH_OPTION_INVALID', /"language" is invalid: it is not one of the allowed values; use "auto", "id" or "en"/],
     ['timeout as string', { ...VALID, httpTimeoutMs: '5000' }, 'FST_MUBAROKAH_OPTION_INVALID', /"httpTimeoutMs" is invalid.*milliseconds/],
     ['bad encryption key', { ...VALID, encryptionKeys: 'not-a-key' }, 'FST_MUBAROKAH_OPTION_INVALID', /"encryptionKeys" is invalid.*keygen/],
     ['store without methods', { ...VALID, tokenStore: { getGrant () {} } }, 'FST_MUBAROKAH_OPTION_INVALID', /"tokenStore" is invalid: the object lacks the TokenStore methods createGrant/],

@@ -62,6 +62,35 @@ export function setLoginCookie (runtime: Runtime, request: FastifyRequest, reply
   })
 }
 
+/** Name of the cookie that marks a browser as logged out, for `promptLoginAfterLogout`. */
+export function loggedOutCookieName (runtime: Runtime): string {
+  return `${runtime.options.loginCookie.name}_out`
+}
+
+/** Marks this browser as logged out, so its next login asks the provider for the password again. */
+export function markLoggedOut (runtime: Runtime, request: FastifyRequest, reply: FastifyReply): void {
+  if (!runtime.options.promptLoginAfterLogout) return
+  reply.setCookie(loggedOutCookieName(runtime), '1', {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: isSecureCookie(runtime, request),
+    maxAge: runtime.options.sessionTtlSeconds,
+    ...(runtime.options.loginCookie.domain === undefined ? {} : { domain: runtime.options.loginCookie.domain })
+  })
+}
+
+/**
+ * Returns `login` when the browser logged out before and no prompt was asked for, and clears the
+ * mark: a local logout leaves the Mubarokah ID session alive, which would log the user straight
+ * back in without a question.
+ */
+export function promptAfterLogout (runtime: Runtime, request: FastifyRequest, reply: FastifyReply): 'login' | undefined {
+  if (request.cookies[loggedOutCookieName(runtime)] === undefined) return undefined
+  reply.clearCookie(loggedOutCookieName(runtime), { path: '/', ...(runtime.options.loginCookie.domain === undefined ? {} : { domain: runtime.options.loginCookie.domain }) })
+  return runtime.options.promptLoginAfterLogout ? 'login' : undefined
+}
+
 /**
  * Counts one attempt per client address and per browser binding in a one-minute window;
  * throws FST_MUBAROKAH_RATE_LIMITED (429 with Retry-After) beyond the limit.

@@ -73,7 +73,8 @@ export async function sendError (request: FastifyRequest, reply: FastifyReply, e
   if (wantsHtml(request)) {
     const language = pickLanguage(request.headers['accept-language'], settings)
     const message = known ? messageFor(code, language) : FALLBACK[language]
-    const links = statusCode >= 400 && statusCode < 500 && statusCode !== 403
+    // Offer a new login where one can help: not for a refusal (403) or a wrong method (405).
+    const links = statusCode >= 400 && statusCode < 500 && statusCode !== 403 && statusCode !== 405
       ? [{ href: settings.loginPath, label: LABELS[language].login }, { href: settings.homePath, label: LABELS[language].home }]
       : [{ href: settings.homePath, label: LABELS[language].home }]
     return await reply.type('text/html; charset=utf-8').send(renderPage({ language, message, errorId, links }))

@@ -96,7 +96,7 @@ async function completeLogin (runtime: Runtime, request: FastifyRequest, query: 
     throw error
   })
   const user = runtime.options.enrichUser === undefined ? profile : await runtime.options.enrichUser(profile, request)
-  const grant = await runtime.grants.create(user, tokens)
+  const grant = await runtime.grants.create(user, tokens, transaction.scopes)
 
   try {
     const previous = sessionLinkOf(request)

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { assertCookiesCanBeSet, bindingForLogin, enforceRateLimit, setLoginCookie } from '../http/login-cookie.js'
+import type { FastifyRequest } from 'fastify'
+import { assertCookiesCanBeSet, bindingForLogin, enforceRateLimit, promptAfterLogout, setLoginCookie } from '../http/login-cookie.js'
 import { safeReturnTo } from '../http/return-to.js'
 import { codeChallengeOf, createCodeVerifier, hashValue, randomToken } from '../oauth/pkce.js'
 import { KNOWN_SCOPES } from '../options.js'
@@ -20,6 +21,7 @@ export const loginRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async
     }
   }, async (request, reply) => {
     assertCookiesCanBeSet(runtime, request)
+    warnOnHostMismatch(runtime, request)
     const binding = bindingForLogin(runtime, request)
     const bindingHash = hashValue(binding)
     await enforceRateLimit(runtime, request, 'login', bindingHash)
@@ -47,11 +49,22 @@ export const loginRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async
       state,
       codeChallenge: codeChallengeOf(codeVerifier),
       scopes,
-      prompt: request.query.prompt ?? runtime.options.prompt,
+      prompt: request.query.prompt ?? promptAfterLogout(runtime, request, reply) ?? runtime.options.prompt,
       params: runtime.options.authorizationParams
     })
     return await reply.redirect(location, 302)
   })
+}
+
+/**
+ * Warns once when a login starts on another host than the redirect URI's: the login cookie is
+ * set for this host, so the callback on the other one arrives without it ("login expired").
+ */
+function warnOnHostMismatch (runtime: Runtime, request: FastifyRequest): void {
+  const callbackHost = new URL(runtime.options.redirectUri).host
+  if (request.host === callbackHost || runtime.warned.has('login_host_mismatch')) return
+  runtime.warned.add('login_host_mismatch')
+  request.log.warn({ event: 'login_host_mismatch', host: request.host, callbackHost }, 'login started on another host than redirectUri; the login cookie will not reach the callback, so open the app at the redirect URI\'s host')
 }
 
 /** Returns the configured scopes plus the known scopes this login requests (e.g. `detail-user` for a profile page). */

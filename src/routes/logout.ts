@@ -4,6 +4,7 @@ import { MethodNotAllowedError, OriginRejectedError } from '../errors.js'
 import { endSession, sessionLinkOf } from '../guard.js'
 import { providerDetails } from '../oauth/http.js'
 import { sendError, wantsHtml } from '../http/respond.js'
+import { markLoggedOut } from '../http/login-cookie.js'
 import { safeReturnTo } from '../http/return-to.js'
 import type { Runtime } from '../runtime.js'
 import type { LogoutOptions } from '../types.js'
@@ -22,9 +23,11 @@ export const logoutRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = asyn
   }, async (request, reply) => {
     assertSameOrigin(runtime, request)
     const body = request.body ?? {}
+    const sso = isFlagSet(body.sso)
+    if (sso && !runtime.options.allowSsoLogout) request.log.warn({ event: 'sso_logout_not_allowed' }, 'logout asked for SSO logout but allowSsoLogout is off; logged out locally only')
     const endedGrants = await logout(runtime, request, reply, {
       everywhere: isFlagSet(body.everywhere),
-      sso: isFlagSet(body.sso) && runtime.options.allowSsoLogout
+      sso: sso && runtime.options.allowSsoLogout
     })
     if (wantsHtml(request)) return await reply.redirect(safeReturnTo(body.returnTo, runtime.options.defaultReturnTo), 303)
     return { loggedOut: true as const, endedGrants }
@@ -70,6 +73,7 @@ export async function logout (runtime: Runtime, request: FastifyRequest, reply: 
       : Number(await runtime.grants.end(link.grantId))
   }
   await endSession(runtime, request, reply)
+  if (link !== null) markLoggedOut(runtime, request, reply)
   request.log.info({
     event: 'logout',
     userId: link?.userId,

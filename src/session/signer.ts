@@ -13,8 +13,11 @@ export interface SessionSigner {
  * cannot fill the cache. Secrets are copied: rotate them by restarting with a new list, newest first.
  */
 export function createSessionSigner (secrets: string | readonly string[], maxEntries = 10_000): SessionSigner {
-  const list = (typeof secrets === 'string' ? secrets.split(',') : [...secrets]).map((secret) => secret.trim()).filter((secret) => secret !== '')
-  if (list.length === 0) throw new TypeError('createSessionSigner needs at least one secret')
+  const list = secretList(secrets)
+  const weak = list.find((secret) => secret.length < MIN_SECRET_LENGTH)
+  if (list.length === 0 || weak !== undefined) {
+    throw new TypeError(`createSessionSigner needs session secrets of at least ${MIN_SECRET_LENGTH} characters (APP_SECRET_KEY, comma-separated, newest first); ${list.length === 0 ? 'none was given' : 'one is shorter'}. Generate one with \`npx fastify-mubarokah-id keygen\``)
+  }
   const signer = new Signer(list)
   const signed = new Map<string, string>()
   const verified = new Map<string, { valid: boolean, renew: boolean, value: string | null }>()
@@ -36,6 +39,15 @@ export function createSessionSigner (secrets: string | readonly string[], maxEnt
       return result
     }
   }
+}
+
+/** @fastify/session's own minimum for a string secret. */
+const MIN_SECRET_LENGTH = 32
+
+function secretList (secrets: unknown): string[] {
+  if (typeof secrets === 'string') return secrets.split(',').map((secret) => secret.trim()).filter((secret) => secret !== '')
+  if (Array.isArray(secrets)) return secrets.filter((secret): secret is string => typeof secret === 'string').map((secret) => secret.trim()).filter((secret) => secret !== '')
+  return []
 }
 
 function remember<V> (cache: Map<string, V>, key: string, value: V, maxEntries: number): void {

@@ -66,13 +66,14 @@ export class GrantManager {
     this.#now = settings.now ?? Date.now
   }
 
-  /** Creates a grant for a completed login and returns it. */
-  async create (user: MubarokahUser, tokens: TokenSet): Promise<Grant> {
+  /** Creates a grant for a completed login and returns it. `requestedScopes` defaults to the granted ones. */
+  async create (user: MubarokahUser, tokens: TokenSet, requestedScopes: readonly string[] = tokens.scopes): Promise<Grant> {
     const now = this.#now()
     const grantId = randomBytes(18).toString('base64url')
     const content: GrantContent = {
       user,
       scopes: tokens.scopes,
+      requestedScopes,
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
       expiresAt: now + tokens.expiresIn * 1000,
@@ -230,6 +231,7 @@ export class GrantManager {
     const content: GrantContent = {
       user: current.user,
       scopes: tokens.scopes,
+      requestedScopes: current.requestedScopes,
       accessToken: tokens.accessToken,
       // Keep the old refresh token only when the provider sent none (no rotation on this response).
       refreshToken: tokens.refreshToken ?? usedRefreshToken,

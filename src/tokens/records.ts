@@ -17,6 +17,8 @@ const GrantRecordSchema = Type.Object({
   // Extra fields a host app adds through `enrichUser` are allowed next to the profile.
   user: MubarokahProfileSchema,
   scopes: Type.Array(Type.String()),
+  /** Scopes the login asked for; a grant may hold fewer. Missing in records written before it existed. */
+  rs: Type.Optional(Type.Array(Type.String())),
   /** Fernet token of the access token. */
   at: Type.String(),
   /** Fernet token of the refresh token, or null when the provider issued none. */
@@ -35,6 +37,8 @@ const grantRecord = TypeCompiler.Compile(GrantRecordSchema)
 export interface GrantContent {
   readonly user: MubarokahUser
   readonly scopes: readonly string[]
+  /** Scopes the login asked for, so a scope the user or provider refused is not asked for again in a loop. */
+  readonly requestedScopes: readonly string[]
   readonly accessToken: string
   readonly refreshToken: string | null
   readonly expiresAt: number
@@ -57,6 +61,7 @@ export class Grant {
   readonly revision: number
   readonly user: MubarokahUser
   readonly scopes: readonly string[]
+  readonly requestedScopes: readonly string[]
   readonly expiresAt: number
   readonly issuedAt: number
   readonly createdAt: number
@@ -74,6 +79,7 @@ export class Grant {
     this.revision = stored.revision
     this.user = encoded.user as MubarokahUser
     this.scopes = encoded.scopes
+    this.requestedScopes = encoded.rs ?? encoded.scopes
     this.expiresAt = encoded.exp
     this.issuedAt = encoded.iat
     this.createdAt = encoded.created
@@ -104,6 +110,7 @@ export class Grant {
     return {
       user: this.user,
       scopes: this.scopes,
+      requestedScopes: this.requestedScopes,
       accessToken: this.accessToken(),
       refreshToken: this.refreshToken(),
       expiresAt: this.expiresAt,
@@ -129,6 +136,7 @@ export function encodeGrant (keys: FernetKeyRing, content: GrantContent): string
     kid: keys.primary.id,
     user: content.user,
     scopes: [...content.scopes],
+    rs: [...content.requestedScopes],
     at: keys.encrypt(content.accessToken),
     rt: content.refreshToken === null ? null : keys.encrypt(content.refreshToken),
     exp: content.expiresAt,

@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { test, type Test } from 'tap'
 import { startExample, type ExampleProcess } from '../helpers/example-process.js'
-import { startRedis } from '../helpers/redis.js'
+import { freePort, startRedis } from '../helpers/redis.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_FLAGS = [
@@ -77,4 +79,34 @@ test('browser logs in, opens the profile and logs out (Redis stores)', async (t)
   t.teardown(() => example.stop())
   t.match(example.output.join(''), /Using the Redis session and token stores/)
   await runFlow(t, example)
+})
+
+test('the example sends localhost to the redirect URI host and explains port clashes', async (t) => {
+  const example = await startExample()
+  t.teardown(() => example.stop())
+  const location = await new Promise<string | undefined>((resolve, reject) => {
+    const request = httpRequest(`${example.url}/dashboard`, { headers: { host: `localhost:${example.port}` } }, (response) => {
+      response.resume()
+      resolve(response.headers.location)
+    })
+    request.on('error', reject)
+    request.end()
+  })
+  t.equal(location, `${example.url}/dashboard`, 'localhost is redirected to 127.0.0.1')
+
+  const clash = spawnSync(process.execPath, ['--import', 'tsx', 'example-server.ts'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(example.port), DEV_PROVIDER_PORT: String(await freePort()) },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+  t.equal(clash.status, 1)
+  t.match(clash.stderr, new RegExp(`port ${example.port} on 127\\.0\\.0\\.1 is taken; set PORT to a free port`))
+
+  const notProvider = spawnSync(process.execPath, ['--import', 'tsx', 'example-server.ts'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(await freePort()), DEV_PROVIDER_PORT: String(example.port) },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+  t.equal(notProvider.status, 1)
+  t.match(notProvider.stderr, /is taken by a program that is not the development provider; set DEV_PROVIDER_PORT/)
 })

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { test } from 'tap'
 import { MemoryTokenStore } from '../../src/index.js'
 import { Browser } from '../helpers/browser.js'
@@ -55,6 +56,25 @@ test('login redirects with state, PKCE S256 and scopes', async (t) => {
   t.equal(first.headers.get('cache-control'), 'no-store')
   t.equal(first.headers.get('referrer-policy'), 'no-referrer')
   t.equal(first.headers.getSetCookie().some((header) => header.startsWith('sessionId=')), false, 'starting a login stores no session')
+})
+
+test('login on another host than the redirect URI warns once', async (t) => {
+  const { app } = await startFixture(t)
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const request = httpRequest(`${app.url}/auth/mubarokah/login`, { headers: { host: `localhost:${app.port}` } }, (response) => {
+        response.resume()
+        resolve(response.statusCode)
+      })
+      request.on('error', reject)
+      request.end()
+    })
+    t.equal(status, 302)
+  }
+  const warnings = app.logs.events('login_host_mismatch')
+  t.equal(warnings.length, 1, 'one warning')
+  t.equal(warnings[0]?.host, `localhost:${app.port}`)
+  t.equal(warnings[0]?.callbackHost, `127.0.0.1:${app.port}`)
 })
 
 test('login passes prompt and extra parameters', async (t) => {

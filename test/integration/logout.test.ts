@@ -22,6 +22,22 @@ test('logout ends the grant and the session', async (t) => {
   t.equal(replayed.status, 401, 'a replayed old cookie gets 401')
 })
 
+test('the next login after logout asks for the password again', async (t) => {
+  const { app, provider } = await startFixture(t)
+  const browser = new Browser()
+  await loginAs(browser, app.url, 'budi')
+  await browser.request(`${app.url}/auth/mubarokah/logout`, { method: 'POST', headers: { ...JSON_ACCEPT, origin: app.url } })
+
+  const afterLogout = await browser.request(`${app.url}/auth/mubarokah/login`)
+  t.equal(new URL(afterLogout.location as string).searchParams.get('prompt'), 'login', 'prompt=login after a logout')
+  const page = await browser.navigate(afterLogout.location as string)
+  t.match(page[page.length - 1]?.text, /name="password"/, 'the provider shows its login form although its session is alive')
+  t.equal(provider.activeSessionCount(1001), 1)
+
+  const later = await browser.request(`${app.url}/auth/mubarokah/login`)
+  t.equal(new URL(later.location as string).searchParams.get('prompt'), null, 'only once')
+})
+
 test('logout from a form redirects browsers', async (t) => {
   const { app } = await startFixture(t)
   const browser = new Browser()
