@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import type { StartAppOptions } from './app.js'
+import { stopChild } from './process.js'
 
 export interface AppProcess {
   readonly url: string
@@ -45,12 +45,7 @@ export async function startAppProcess (options: StartAppOptions & { port: number
       child.kill(signal)
     },
     async stop () {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
+      await stopChild(child)
     }
   }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { stopChild } from './process.js'
 import { freePort } from './redis.js'
 
 export interface ExampleProcess {
@@ -11,7 +11,7 @@ export interface ExampleProcess {
 
 /**
  * Runs `example-server.ts` as `npm start` does (node with tsx), on a free port with its own
- * development provider port, and waits until it answers.
+ * development provider port, and waits until it responds.
  */
 export async function startExample (env: Record<string, string> = {}): Promise<ExampleProcess> {
   const port = Number(env.PORT ?? await freePort())
@@ -43,12 +43,7 @@ export async function startExample (env: Record<string, string> = {}): Promise<E
     port,
     output,
     async stop () {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
+      await stopChild(child)
     }
   }
 }

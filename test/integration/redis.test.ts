@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { test, type Test } from 'tap'
 import { connectRedis, FernetKeyRing, generateFernetKey, RedisUnreachableError } from '../../src/index.js'
 import { Browser } from '../helpers/browser.js'
-import { CLIENT_SECRET, loginAs, startApp, startProvider, TEST_ENCRYPTION_KEY, type TestApp } from '../helpers/app.js'
+import { loginAs, startApp, startFixture, startProvider, TEST_ENCRYPTION_KEY, type TestApp } from '../helpers/app.js'
 import { allRedisText, freePort, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const JSON_ACCEPT = { accept: 'application/json' }
@@ -16,11 +16,7 @@ async function redisFor (t: Test, extraArgs: string[] = []): Promise<TestRedis> 
 
 test('two devices: logout on one keeps the other, everywhere ends both', async (t) => {
   const redis = await redisFor(t)
-  const port = await freePort()
-  const provider = await startProvider([port])
-  t.teardown(() => provider.close())
-  const app = await startApp({ provider, port, redisUrl: redis.url })
-  t.teardown(() => app.close())
+  const { app } = await startFixture(t, { redisUrl: redis.url })
 
   const laptop = new Browser()
   const phone = new Browser()
@@ -101,11 +97,7 @@ test('no token, code or verifier is stored in plaintext', async (t) => {
 
 test('a guarded request writes nothing to Redis', async (t) => {
   const redis = await redisFor(t)
-  const port = await freePort()
-  const provider = await startProvider([port])
-  t.teardown(() => provider.close())
-  const app = await startApp({ provider, port, redisUrl: redis.url })
-  t.teardown(() => app.close())
+  const { app } = await startFixture(t, { redisUrl: redis.url })
   const browser = new Browser()
   await loginAs(browser, app.url, 'budi')
   const client = redis.client()
@@ -163,11 +155,7 @@ async function countLoggedIn (app: TestApp, browsers: Browser[]): Promise<number
 for (const kind of ['stopped and restarted', 'frozen and thawed'] as const) {
   test(`redis ${kind} under load: 503s, bounded latency, no lost session`, async (t) => {
     const redis = await redisFor(t)
-    const port = await freePort()
-    const provider = await startProvider([port])
-    t.teardown(() => provider.close())
-    const app = await startApp({ provider, port, redisUrl: redis.url })
-    t.teardown(() => app.close())
+    const { app } = await startFixture(t, { redisUrl: redis.url })
     const browsers = [new Browser(), new Browser(), new Browser()]
     for (const browser of browsers) await loginAs(browser, app.url, 'budi')
 
@@ -271,5 +259,4 @@ test('startup with Redis unreachable fails with a clear message', async (t) => {
   t.type(error, RedisUnreachableError)
   t.match(error.message, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} is unreachable .*check REDIS_URL`))
   t.notMatch(error.message, /hunter2/, 'no password in the message')
-  void CLIENT_SECRET
 })
