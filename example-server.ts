@@ -34,19 +34,26 @@ const port = Number(env.PORT ?? 3000)
 const KEYGEN_HINT = 'run `npx fastify-mubarokah-id keygen` and put its output in your environment'
 const PLACEHOLDER = /change[-_ ]?me|placeholder|^secret$|your[-_ ]/i
 
-/** Fails fast with a message that says how to fix the configuration. */
+/** Exits at once with a message that explains how to fix the configuration. */
 function exitWithConfigError (message: string): never {
   console.error(`Configuration error: ${message}`)
   process.exit(1)
 }
 
-/** A secret from the environment, or in development an ephemeral one that is logged as such. */
+/** Returns a secret from the environment, or in development an ephemeral one, which is logged as such. */
 function secretFromEnv (name: string, generate: () => string, notes: string[]): string {
   const value = env[name]
   if (value !== undefined && value !== '' && !PLACEHOLDER.test(value)) return value
   if (production) exitWithConfigError(`${name} is ${value ? 'a placeholder' : 'missing'}; ${KEYGEN_HINT}`)
   notes.push(`WARNING: ${name} is not set: generated an ephemeral one, so logins end when the server restarts`)
   return generate()
+}
+
+/** Reads TRUST_PROXY: unset means off, `true` trusts every proxy, anything else is a list of addresses. */
+function trustProxyFromEnv (value: string | undefined): boolean | string {
+  if (value === undefined || value === '' || value === 'false') return false
+  if (value === 'true') return true
+  return value
 }
 
 interface ProviderSettings {
@@ -87,7 +94,7 @@ async function providerSettings (notes: string[]): Promise<ProviderSettings> {
   }
 }
 
-/** Tells whether a development provider answers at `baseUrl` (its loopback-only stats route). */
+/** Tells whether a development provider responds at `baseUrl` (its loopback-only stats route). */
 async function isDevProvider (baseUrl: string): Promise<boolean> {
   try {
     const response = await fetch(`${baseUrl}/_dev/stats`, { signal: AbortSignal.timeout(2000) })
@@ -106,7 +113,7 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
 
   const app = Fastify({
     logger: { level: env.LOG_LEVEL ?? 'info', redact: [...REDACT_PATHS] },
-    trustProxy: env.TRUST_PROXY === undefined ? false : env.TRUST_PROXY === 'true' ? true : env.TRUST_PROXY
+    trustProxy: trustProxyFromEnv(env.TRUST_PROXY)
   })
   if (closeProvider !== undefined) app.addHook('onClose', closeProvider)
   await app.register(fastifyCookie)
@@ -137,7 +144,7 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
   await app.register(fastifyMubarokah, {
     ...provider,
     scopes: ['view-user'],
-    // The example confirms SSO logout with its own button, as the design asks of host apps.
+    // SSO logout ends the user's session in every app, so the host app must opt in; the example offers it as its own button.
     allowSsoLogout: true,
     encryptionKeys,
     tokenStore: env.REDIS_URL ? 'redis' : 'memory'

@@ -49,8 +49,8 @@ async function main (argv: string[]): Promise<number> {
     await runDevProvider(rest)
     return -1
   }
-  const asked = command === undefined || command === 'help' || command === '--help' || command === '-h'
-  if (asked) {
+  const helpRequested = command === undefined || command === 'help' || command === '--help' || command === '-h'
+  if (helpRequested) {
     process.stdout.write(USAGE)
     return 0
   }

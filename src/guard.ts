@@ -203,8 +203,8 @@ function createPreHandler (runtime: Runtime, mode: Mode): preHandlerAsyncHookHan
     const missing = mode.scopes.filter((scope) => !context.scopes.includes(scope))
     if (missing.length === 0) return
     // Ask for the scopes at a new login, unless the last login asked and they were not granted.
-    const askedBefore = missing.every((scope) => context.requestedScopes.includes(scope))
-    if (!askedBefore && isNavigation(request)) return await redirectToLogin(runtime, request, reply, missing)
+    const requestedBefore = missing.every((scope) => context.requestedScopes.includes(scope))
+    if (!requestedBefore && isNavigation(request)) return await redirectToLogin(runtime, request, reply, missing)
     return await sendError(request, reply, new ScopeRequiredError(missing.join(' ')), runtime.errorSettings)
   }
 }

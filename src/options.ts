@@ -103,7 +103,7 @@ export const OptionsSchema = Type.Object({
   /** Origins allowed to POST to logout besides the request's own. Default none. */
   trustedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { default: [] }),
   /**
-   * After a logout, send `prompt=login` on this browser's next login, so Mubarokah ID asks for the
+   * After a logout, send `prompt=login` on this browser's next login, so Mubarokah ID requests the
    * password again instead of logging the user straight back in with its own session. Default true.
    */
   promptLoginAfterLogout: Type.Boolean({ default: true }),
@@ -147,7 +147,7 @@ export interface ResolvedOptions extends Omit<Static<typeof OptionsSchema>, 'tok
   readonly enrichUser: MubarokahOptions['enrichUser']
 }
 
-/** What to do about each option when it is wrong: appended to the error message. */
+/** The fix for each option, appended to its error message. */
 const FIXES: Record<string, string> = {
   clientId: 'set it to the client id Mubarokah ID issued for this app (MUBAROKAH_CLIENT_ID)',
   clientSecret: 'set it to the client secret Mubarokah ID issued for this app (MUBAROKAH_CLIENT_SECRET)',
@@ -240,7 +240,7 @@ function optionError (error: ValueError, value: Record<string, unknown>): Error 
   }
   const fix = FIXES[name] ?? 'see the README options table'
   if (value[name] === undefined) return new OptionMissingError(name, fix)
-  // TypeBox says "Expected union value" for a value outside a list of choices; say it plainly.
+  // TypeBox reports "Expected union value" for a value outside a list of choices, so state it plainly.
   const problem = error.message === 'Expected union value' ? 'it is not one of the allowed values' : error.message
   return new OptionInvalidError(error.path.slice(1).replaceAll('/', '.'), `${problem}; ${fix}`)
 }

@@ -152,7 +152,7 @@ function checkProductionSettings (fastify: FastifyInstance, options: ResolvedOpt
   }
   const trustProxy = (fastify.initialConfig as { trustProxy?: unknown }).trustProxy
   if (trustProxy === false || trustProxy === undefined) {
-    fastify.log.info({ event: 'trust_proxy_unset' }, 'trustProxy is not set: if a TLS-terminating proxy is in front of this app, set trustProxy or logins will be refused')
+    fastify.log.info({ event: 'trust_proxy_unset' }, 'trustProxy is not set: if a TLS-terminating proxy is in front of this app, set trustProxy, or logins are rejected with FST_MUBAROKAH_INSECURE_TRANSPORT')
   }
 }
 

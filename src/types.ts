@@ -20,7 +20,7 @@ export interface MubarokahUser extends MubarokahProfile {}
 /** `/api/user/details` merged over the user, as `GET me/details` returns it. */
 export interface MubarokahDetails extends Omit<MubarokahUser, 'phone_number'>, MubarokahDetailsFields {}
 
-/** What the session holds for a logged-in browser. No token is ever kept in the session. */
+/** The session data of a logged-in browser. No token is ever kept in the session. */
 export interface SessionLink {
   readonly grantId: string
   readonly userId: string
@@ -57,9 +57,9 @@ export interface MubarokahDecorator {
   readonly oauth: MubarokahOAuthClient
   /** The grant store: read, end and list grants, and get a fresh access token for a user. */
   readonly tokens: GrantManager
-  /** preHandler: 302 to login for browsers, 401 JSON for API clients, when nobody is logged in. */
+  /** preHandler: 302 to login for browsers, 401 JSON for API clients, when no user is logged in. */
   readonly requireUser: preHandlerAsyncHookHandler
-  /** preHandler: fills `request.mubarokah` when somebody is logged in, and lets the request through either way. */
+  /** preHandler: fills `request.mubarokah` when a user is logged in, and lets the request through either way. */
   readonly optionalUser: preHandlerAsyncHookHandler
   /** preHandler: like `requireUser`, and 403 unless every scope was granted. */
   requireScopes(...scopes: string[]): preHandlerAsyncHookHandler

@@ -11,7 +11,7 @@ import { startRedis } from './helpers/redis.js'
 const redis = await startRedis()
 after(async () => { await redis.stop() })
 
-/** The Redis key of a session: the prefix and the SHA-256 of its id. */
+/** Returns the Redis key of a session: the prefix and the SHA-256 of its id. */
 function sessionKey (sessionId: string): string {
   return `sess-test:${createHash('sha256').update(sessionId).digest('base64url')}`
 }

@@ -67,7 +67,7 @@ export function loggedOutCookieName (runtime: Runtime): string {
   return `${runtime.options.loginCookie.name}_out`
 }
 
-/** Marks this browser as logged out, so its next login asks the provider for the password again. */
+/** Marks this browser as logged out, so its next login makes the provider request the password again. */
 export function markLoggedOut (runtime: Runtime, request: FastifyRequest, reply: FastifyReply): void {
   if (!runtime.options.promptLoginAfterLogout) return
   reply.setCookie(loggedOutCookieName(runtime), '1', {

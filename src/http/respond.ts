@@ -19,8 +19,10 @@ export function pickLanguage (acceptLanguage: string | undefined, settings: Lang
   for (const part of acceptLanguage.slice(0, 500).split(',')) {
     const [tag = '', ...parameters] = part.trim().toLowerCase().split(';')
     const primary = tag.split('-')[0]
-    const language: Language | undefined = primary === 'id' || primary === 'in' ? 'id' : primary === 'en' ? 'en' : undefined
-    if (language === undefined) continue
+    let language: Language
+    if (primary === 'id' || primary === 'in') language = 'id'
+    else if (primary === 'en') language = 'en'
+    else continue
     const qualityParameter = parameters.find((parameter) => parameter.trim().startsWith('q='))
     const quality = qualityParameter === undefined ? 1 : Number(qualityParameter.trim().slice(2))
     if (!Number.isFinite(quality) || quality <= 0) continue

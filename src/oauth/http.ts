@@ -1,6 +1,6 @@
 import { ProviderRateLimitedError, ProviderResponseError, ProviderUnavailableError, withRetryAfter } from '../errors.js'
 
-/** What a provider call returned, after status, size and content type checks. */
+/** The result of a provider call, after status, size and content type checks. */
 export interface ProviderResponse {
   readonly status: number
   readonly contentType: string

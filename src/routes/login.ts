@@ -70,6 +70,6 @@ function warnOnHostMismatch (runtime: Runtime, request: FastifyRequest): void {
 /** Returns the configured scopes plus the known scopes this login requests (e.g. `detail-user` for a profile page). */
 function requestedScopes (configured: readonly string[], extra: string | undefined): string[] {
   const known = new Set<string>(KNOWN_SCOPES)
-  const asked = (extra ?? '').split(' ').filter((scope) => known.has(scope))
-  return [...new Set([...configured, ...asked])]
+  const requested = (extra ?? '').split(' ').filter((scope) => known.has(scope))
+  return [...new Set([...configured, ...requested])]
 }

@@ -12,7 +12,7 @@ import { errorResponses, isFlagSet, LogoutBodySchema, LogoutResponseSchema } fro
 
 /**
  * `POST logout`: ends the grant and the server-side session and clears the cookie. A replayed
- * old session cookie then finds nothing. Logging out when nobody is logged in succeeds too.
+ * old session cookie then finds nothing. Logging out without a login succeeds too.
  */
 export const logoutRoute: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async (instance, { runtime }) => {
   instance.post('/logout', {

@@ -8,7 +8,7 @@ export interface SessionSigner {
 /**
  * A cookie signer for @fastify/session (`secret: createSessionSigner(secrets)`) that remembers
  * its recent results. @fastify/session verifies the cookie and signs the session id again on
- * every request; both are HMAC-SHA256 and give the same result for the same input, so a bounded
+ * every request. Both are HMAC-SHA256 and give the same result for the same input, so a bounded
  * cache skips them for the cookies in use. Only valid signatures are cached, so garbage cookies
  * cannot fill the cache. Secrets are copied: rotate them by restarting with a new list, newest first.
  */

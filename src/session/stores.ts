@@ -20,7 +20,9 @@ export interface SessionStoreOptions {
 
 function ttlOf (session: Session, defaultTtlMs: number): number {
   const expires = session.cookie?.expires
-  const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : Number.NaN
+  let at = Number.NaN
+  if (expires instanceof Date) at = expires.getTime()
+  else if (typeof expires === 'string') at = Date.parse(expires)
   if (!Number.isFinite(at)) return defaultTtlMs
   return Math.max(1000, at - Date.now())
 }

@@ -22,11 +22,11 @@ const base64UrlPadded = /^[A-Za-z0-9_-]*={0,2}$/
 export interface FernetKey {
   readonly signingKey: Buffer
   readonly encryptionKey: Buffer
-  /** A short, non-secret fingerprint that tells which key encrypted a record. */
+  /** A short, non-secret fingerprint that identifies the key that encrypted a record. */
   readonly id: string
 }
 
-/** Why a token could not be decrypted. Never carries key or token material. */
+/** The error for a token that could not be decrypted. Its message never contains key or token material. */
 export class FernetError extends Error {
   override name = 'FernetError'
 }
@@ -135,7 +135,7 @@ export class FernetKeyRing {
     this.keys = keys
   }
 
-  /** Parses a comma-separated key list or an array of keys, as `TOKEN_ENCRYPTION_KEY` holds them. */
+  /** Parses a comma-separated key list or an array of keys, as `TOKEN_ENCRYPTION_KEY` contains them. */
   static parse (keys: string | readonly string[]): FernetKeyRing {
     const list = typeof keys === 'string' ? keys.split(',') : keys
     return new FernetKeyRing(list.map((key) => key.trim()).filter((key) => key !== '').map(parseFernetKey))
@@ -150,7 +150,7 @@ export class FernetKeyRing {
     return fernetEncrypt(this.primary, plaintext)
   }
 
-  /** Decrypts with the first key that verifies; `keyId` tells whether re-encryption is due. */
+  /** Decrypts with the first key that verifies; `keyId` shows whether re-encryption is due. */
   decrypt (token: string): { plaintext: string, keyId: string } {
     for (const key of this.keys) {
       try {

@@ -37,9 +37,9 @@ export type RefreshOutcome =
 export type RefreshReason = 'window' | 'rejected'
 
 /**
- * Cap of the exponential backoff after transient refresh failures (1, 2, 4, 8, 10 s). Short, because
- * a user whose token has expired gets 503 until a refresh succeeds; a Retry-After from the provider
- * is honoured up to an hour (see parseRetryAfter).
+ * Cap of the exponential backoff after transient refresh failures (1, 2, 4, 8, 10 s). It is short
+ * because a user whose token has expired gets 503 until a refresh succeeds. A Retry-After from the
+ * provider is honoured up to an hour (see parseRetryAfter).
  */
 const MAX_BACKOFF_SECONDS = 10
 const DECODED_CACHE_ENTRIES = 10_000

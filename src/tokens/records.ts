@@ -6,9 +6,9 @@ import { FernetError, type FernetKeyRing } from './fernet.js'
 import type { StoredGrant } from './store.js'
 
 /*
- * The record formats every store keeps, as versioned JSON. Token strings are Fernet-encrypted;
- * `kid` names the key that encrypted them so a record under an old key is noticed without
- * decrypting it, and re-encrypted with the primary key on its next write.
+ * The record formats every store keeps, as versioned JSON. Token strings are Fernet-encrypted.
+ * `kid` names the key that encrypted them, so a record under an old key is noticed without
+ * decrypting it and is re-encrypted with the primary key on its next write.
  */
 
 const GrantRecordSchema = Type.Object({
@@ -33,7 +33,7 @@ const GrantRecordSchema = Type.Object({
 type EncodedGrant = Static<typeof GrantRecordSchema>
 const grantRecord = TypeCompiler.Compile(GrantRecordSchema)
 
-/** What a login or a refresh writes into a grant, in plaintext. */
+/** The plaintext content a login or a refresh writes into a grant. */
 export interface GrantContent {
   readonly user: MubarokahUser
   readonly scopes: readonly string[]

@@ -19,7 +19,7 @@ export type ReplaceResult = 'ok' | 'conflict' | 'missing'
 
 /** A pending login, keyed by its `state`. */
 export interface StoredTransaction {
-  /** SHA-256 of the login cookie value, so the store never holds the cookie itself. */
+  /** SHA-256 of the login cookie value, so the store never contains the cookie itself. */
   readonly bindingHash: string
   readonly data: string
 }

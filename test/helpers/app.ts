@@ -134,7 +134,7 @@ export interface FixtureOptions extends Omit<StartAppOptions, 'provider' | 'port
   readonly providerRedirectPath?: string
 }
 
-/** A provider and one app, closed in teardown. */
+/** Starts a provider and one app, both closed in teardown. */
 export async function startFixture (t: Test, options: FixtureOptions = {}): Promise<Fixture> {
   const port = await freePort()
   const callbackPath = options.providerRedirectPath ?? '/auth/mubarokah/callback'

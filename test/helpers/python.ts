@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 
 let found: string | null | undefined
 
-/** The first Python that can import `cryptography`, or null. */
+/** Returns the first Python that can import `cryptography`, or null. */
 export function pythonWithCryptography (): string | null {
   if (found !== undefined) return found
   const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((candidate): candidate is string => candidate !== undefined && candidate !== '')

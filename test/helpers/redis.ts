@@ -152,7 +152,7 @@ export interface TestRedisCluster {
 }
 
 /**
- * A throwaway Redis Cluster of three masters on loopback (no replicas, no persistence), created
+ * Starts a throwaway Redis Cluster of three masters on loopback (no replicas, no persistence), created
  * with `redis-cli --cluster create`. Cluster state files go to a temporary folder.
  */
 export async function startRedisCluster (): Promise<TestRedisCluster> {
@@ -199,7 +199,7 @@ async function waitForClusterOk (ports: number[]): Promise<void> {
   }
 }
 
-/** Every string stored in Redis: keys, string values, hash fields and values, set and sorted set members. */
+/** Returns every string stored in Redis: keys, string values, hash fields and values, set and sorted set members. */
 export async function allRedisText (client: Redis): Promise<string> {
   const parts: string[] = []
   for (const key of await client.keys('*')) {

@@ -40,7 +40,7 @@ function junkValue (): string {
   }
 }
 
-/** Statuses each route may answer with; anything else (500 above all) is a bug. */
+/** Returns the statuses a route may respond with; anything else (500 above all) is a bug. */
 function allowedStatuses (method: string, path: string): number[] {
   if (path.startsWith(`${PREFIX}/login`)) return [302, 400, 429, 503]
   if (path.startsWith(`${PREFIX}/callback`)) return [302, 400, 403, 409, 429, 502, 503]
@@ -132,7 +132,7 @@ test('bad-input corpus: no disallowed status, no crash, bystander untouched', as
     }
   }
 
-  // Provider responses: malformed token and user endpoint answers during real callbacks.
+  // Provider responses: malformed token and user endpoint responses during real callbacks.
   const fakeTokens = { access_token: 'fake-access-token-value', token_type: 'Bearer', expires_in: 3600, refresh_token: 'fake-refresh-token-value', scope: 'view-user' }
   const BODIES: unknown[] = [
     {}, [], null, 'text', 42, { access_token: 5 }, { access_token: '' }, { ...fakeTokens, token_type: [] }, { ...fakeTokens, expires_in: {} },

@@ -6,7 +6,7 @@ import { Browser } from '../helpers/browser.js'
 import { loginAs, startFixture, type Fixture, type FixtureOptions } from '../helpers/app.js'
 
 /*
- * The provider issues 2-second access tokens, so the refresh window (capped at half the lifetime)
+ * These tests use 2-second access tokens, so the refresh window (capped at half the lifetime)
  * opens one second after login and the token expires after two.
  */
 const TOKEN_SECONDS = 2

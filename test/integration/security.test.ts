@@ -10,7 +10,7 @@ import { freePort } from '../helpers/redis.js'
 const JSON_ACCEPT = { accept: 'application/json' }
 const REAL_SECRET = 'a-real-client-secret-issued-by-the-provider'
 
-/** An app in production mode (Secure cookies) behind an imagined TLS proxy on loopback. */
+/** Starts an app in production mode (Secure cookies), as if behind a TLS proxy on loopback. */
 async function productionApp (t: Test, fastify: StartAppOptions['fastify']): Promise<{ url: string, logs: LogCapture }> {
   const port = await freePort()
   const provider = await startDevProvider({ clients: [createDevClient([`http://127.0.0.1:${port}/auth/mubarokah/callback`], { clientSecret: REAL_SECRET })] })
