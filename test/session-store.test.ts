@@ -42,6 +42,28 @@ test('redis session store round trip with the cookie lifetime', async (t) => {
   t.equal(await call((done) => store.get('id1', done)), null)
 })
 
+test('stored sessions leave the cookie out unless persistCookie is set', async (t) => {
+  const client = redis.client()
+  t.teardown(() => client.quit())
+  const lean = new RedisSessionStore(client, { keyPrefix: 'sess-test:' })
+  const full = new RedisSessionStore(client, { keyPrefix: 'sess-test:', persistCookie: true })
+
+  await call((done) => lean.set('lean', session(60_000, { mubarokah: { grantId: 'g' } }), done))
+  t.same(JSON.parse(await client.get(sessionKey('lean')) as string), { mubarokah: { grantId: 'g' } }, 'only the data is stored')
+  t.ok(await client.pttl(sessionKey('lean')) > 55_000, 'the lifetime still follows the cookie')
+  await call((done) => full.set('full', session(60_000, { mubarokah: { grantId: 'g' } }), done))
+  t.match(JSON.parse(await client.get(sessionKey('full')) as string), { cookie: { originalMaxAge: 60_000 }, mubarokah: { grantId: 'g' } })
+
+  const memory = new MemorySessionStore()
+  t.teardown(() => memory.close())
+  await call((done) => memory.set('lean', session(60_000, { n: 1 }), done))
+  t.same(await call((done) => memory.get('lean', done)), { n: 1 })
+  const memoryFull = new MemorySessionStore({ persistCookie: true })
+  t.teardown(() => memoryFull.close())
+  await call((done) => memoryFull.set('full', session(60_000, { n: 1 }), done))
+  t.match(await call((done) => memoryFull.get('full', done)), { cookie: { originalMaxAge: 60_000 }, n: 1 })
+})
+
 test('redis session store treats corrupt records as no session', async (t) => {
   const client = redis.client()
   t.teardown(() => client.quit())

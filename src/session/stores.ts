@@ -8,6 +8,12 @@ import type { RedisClient } from '../tokens/redis-store.js'
  * Session stores for @fastify/session (callback API). Both compute the record lifetime from
  * the session cookie's expiry, so a session never outlives its cookie, and both fall back to
  * `defaultTtlMs` for sessions without one.
+ *
+ * Both leave the cookie out of the stored record unless `persistCookie` is set. The record's
+ * lifetime already ends when the cookie expires, which is the check @fastify/session makes
+ * with a stored cookie, and rebuilding a stored cookie (date parsing and option merging) was
+ * the largest part of a session read (BENCHMARKS.md). Without it, @fastify/session builds the
+ * cookie from the options it was registered with.
  */
 
 type Callback = (error?: unknown) => void
@@ -16,6 +22,12 @@ type GetCallback = (error: unknown, session?: Session | null) => void
 export interface SessionStoreOptions {
   /** Lifetime of a session whose cookie has no expiry, in milliseconds. Default one day. */
   defaultTtlMs?: number
+  /**
+   * Store each session's cookie with it, so that cookie options set on one session with
+   * `request.session.options()` survive later requests. Off by default: it makes every session
+   * read slower, and sessions that use the registered cookie options do not need it.
+   */
+  persistCookie?: boolean
 }
 
 function ttlOf (session: Session, defaultTtlMs: number): number {
@@ -25,6 +37,16 @@ function ttlOf (session: Session, defaultTtlMs: number): number {
   else if (typeof expires === 'string') at = Date.parse(expires)
   if (!Number.isFinite(at)) return defaultTtlMs
   return Math.max(1000, at - Date.now())
+}
+
+/** The session as JSON, without its cookie unless `persistCookie` asked for it. */
+function serialize (session: Session, persistCookie: boolean): string {
+  if (persistCookie) return JSON.stringify(session)
+  const data: Record<string, unknown> = {}
+  for (const key of Object.keys(session)) {
+    if (key !== 'cookie') data[key] = (session as unknown as Record<string, unknown>)[key]
+  }
+  return JSON.stringify(data)
 }
 
 export interface MemorySessionStoreOptions extends SessionStoreOptions {
@@ -41,12 +63,14 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
 export class MemorySessionStore extends EventEmitter {
   readonly #sessions = new Map<string, { json: string, expiresAt: number }>()
   readonly #defaultTtlMs: number
+  readonly #persistCookie: boolean
   readonly #maxEntries: number
   readonly #sweeper: NodeJS.Timeout
 
   constructor (options: MemorySessionStoreOptions = {}) {
     super()
     this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
+    this.#persistCookie = options.persistCookie ?? false
     this.#maxEntries = options.maxEntries ?? 100_000
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000)
     this.#sweeper.unref()
@@ -58,7 +82,7 @@ export class MemorySessionStore extends EventEmitter {
 
   set (sessionId: string, session: Session, callback: Callback): void {
     this.#sessions.delete(sessionId)
-    this.#sessions.set(sessionId, { json: JSON.stringify(session), expiresAt: Date.now() + ttlOf(session, this.#defaultTtlMs) })
+    this.#sessions.set(sessionId, { json: serialize(session, this.#persistCookie), expiresAt: Date.now() + ttlOf(session, this.#defaultTtlMs) })
     for (const key of this.#sessions.keys()) {
       if (this.#sessions.size <= this.#maxEntries) break
       this.#sessions.delete(key)
@@ -107,12 +131,14 @@ export class RedisSessionStore extends EventEmitter {
   readonly #redis: RedisClient
   readonly #prefix: string
   readonly #defaultTtlMs: number
+  readonly #persistCookie: boolean
 
   constructor (redis: RedisClient, options: RedisSessionStoreOptions = {}) {
     super()
     this.#redis = redis
     this.#prefix = options.keyPrefix ?? 'mubarokah:sess:'
     this.#defaultTtlMs = options.defaultTtlMs ?? 86_400_000
+    this.#persistCookie = options.persistCookie ?? false
   }
 
   #key (sessionId: string): string {
@@ -121,7 +147,7 @@ export class RedisSessionStore extends EventEmitter {
 
   set (sessionId: string, session: Session, callback: Callback): void {
     const ttlMs = Math.ceil(ttlOf(session, this.#defaultTtlMs))
-    this.#redis.set(this.#key(sessionId), JSON.stringify(session), 'PX', ttlMs)
+    this.#redis.set(this.#key(sessionId), serialize(session, this.#persistCookie), 'PX', ttlMs)
       .then(() => callback(), (error: unknown) => callback(new StoreUnavailableError({ cause: error })))
   }
 
