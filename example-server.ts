@@ -122,8 +122,9 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
     const client = await connectRedis(env.REDIS_URL).catch((error: Error) => exitWithConfigError(error.message))
     await app.register(fastifyRedis, { client, closeClient: true })
-    sessionStore = new RedisSessionStore(app.redis)
-    notes.push('Using the Redis session and token stores')
+    // The local cache serves repeated reads from memory; Redis reports every change to it.
+    sessionStore = new RedisSessionStore(app.redis, { localCache: true })
+    notes.push('Using the Redis session and token stores, with the local read cache')
   } else {
     const memoryStore = new MemorySessionStore()
     app.addHook('onClose', async () => memoryStore.close())
@@ -147,7 +148,8 @@ export async function buildExampleApp (): Promise<{ app: FastifyInstance, notes:
     // SSO logout ends the user's session in every app, so the host app must opt in; the example offers it as its own button.
     allowSsoLogout: true,
     encryptionKeys,
-    tokenStore: env.REDIS_URL ? 'redis' : 'memory'
+    tokenStore: env.REDIS_URL ? 'redis' : 'memory',
+    redisLocalCache: Boolean(env.REDIS_URL)
   })
 
   if (env.MUBAROKAH_REDIRECT_URI === undefined) redirectToCallbackHost(app, provider.redirectUri)

@@ -33,10 +33,11 @@ const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon
 const SCENARIOS = {
   a: { name: 'bare', label: '(a) bare Fastify route' },
   b: { name: 'session-default', label: '(b) @fastify/session read, default settings, Redis store' },
-  c: { name: 'guarded-redis', label: '(c) requireUser, Redis stores, warm grant' },
+  c: { name: 'guarded-redis', label: '(c) requireUser, Redis stores with the local cache, warm grant' },
   d: { name: 'guarded-memory', label: '(d) requireUser, memory stores, warm grant' },
   e: { name: 'guarded-refreshing', label: '(e) requireUser, Redis stores, refreshes during the run' },
-  f: { name: 'session-recommended', label: '(f) @fastify/session read alone, recommended settings, memory store' }
+  f: { name: 'session-recommended', label: '(f) @fastify/session read alone, recommended settings, memory store' },
+  g: { name: 'guarded-redis-uncached', label: '(g) requireUser, Redis stores without the local cache, warm grant' }
 } as const
 type ScenarioKey = keyof typeof SCENARIOS
 
@@ -109,7 +110,7 @@ const READS = ['get', 'hmget', 'hget', 'exists', 'smembers', 'pttl', 'mget']
 const WRITES = ['set', 'hset', 'del', 'pexpire', 'sadd', 'srem', 'zadd', 'incr', 'evalsha', 'eval']
 
 /** Redis reads and writes, and provider calls, per request of one scenario in steady state. */
-async function perRequestCosts (scenario: string, redisUrl: string, redis: Redis, amount: number): Promise<{ reads: number, writes: number, providerCalls: number | null }> {
+async function perRequestCosts (scenario: string, redisUrl: string, redis: Redis, amount: number): Promise<{ reads: number, writes: number, totalWrites: number, providerCalls: number | null }> {
   const server = await startServer(scenario, redisUrl)
   try {
     await load(server.url, server.cookie, ['-a', '200'])
@@ -128,6 +129,7 @@ async function perRequestCosts (scenario: string, redisUrl: string, redis: Redis
     return {
       reads: delta(READS) / completed,
       writes: delta(WRITES) / completed,
+      totalWrites: delta(WRITES),
       providerCalls: providerBefore === null || providerAfter === null ? null : providerAfter - providerBefore
     }
   } finally {
@@ -166,7 +168,7 @@ async function main (): Promise<void> {
   const redisServer = await startRedis()
   const redis = new Redis(redisServer.url)
   try {
-    const runs: Record<ScenarioKey, LoadResult[]> = { a: [], b: [], c: [], d: [], e: [], f: [] }
+    const runs: Record<ScenarioKey, LoadResult[]> = { a: [], b: [], c: [], d: [], e: [], f: [], g: [] }
     for (let repetition = 0; repetition < repetitions; repetition += 1) {
       for (const key of Object.keys(SCENARIOS) as ScenarioKey[]) {
         const server = await startServer(SCENARIOS[key].name, redisServer.url)
@@ -191,11 +193,14 @@ async function main (): Promise<void> {
       'c/b': medians.c.rps / medians.b.rps,
       'd/a': medians.d.rps / medians.a.rps,
       'd/f': medians.d.rps / medians.f.rps,
-      'f/a': medians.f.rps / medians.a.rps
+      'f/a': medians.f.rps / medians.a.rps,
+      'g/a': medians.g.rps / medians.a.rps,
+      'g/b': medians.g.rps / medians.b.rps
     }
     const amount = Math.max(200, Math.min(5000, duration * 400))
     const costs = {
       guarded: await perRequestCosts('guarded-redis', redisServer.url, redis, amount),
+      guardedUncached: await perRequestCosts('guarded-redis-uncached', redisServer.url, redis, amount),
       sessionDefault: await perRequestCosts('session-default', redisServer.url, redis, amount)
     }
     const storm = await refreshStorm(redisServer.url)
@@ -212,8 +217,9 @@ async function main (): Promise<void> {
       const row = medians[key]
       console.log(`| ${row.label} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.non2xx} |`)
     }
-    console.log(`\nratios: c/a ${ratios['c/a'].toFixed(2)}, c/b ${ratios['c/b'].toFixed(2)}, d/a ${ratios['d/a'].toFixed(2)}, d/f ${ratios['d/f'].toFixed(2)}, f/a ${ratios['f/a'].toFixed(2)}`)
-    console.log(`per guarded request (c): ${costs.guarded.reads.toFixed(2)} Redis reads, ${costs.guarded.writes.toFixed(2)} writes, ${costs.guarded.providerCalls} provider calls in ${amount} requests`)
+    console.log(`\nratios: ${Object.entries(ratios).map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ')}`)
+    console.log(`per guarded request (c): ${costs.guarded.reads.toFixed(2)} Redis reads, ${costs.guarded.writes.toFixed(4)} writes (${costs.guarded.totalWrites} in all: the cache heartbeat, one SET per second), ${costs.guarded.providerCalls} provider calls in ${amount} requests`)
+    console.log(`per guarded request without the cache (g): ${costs.guardedUncached.reads.toFixed(2)} Redis reads, ${costs.guardedUncached.writes.toFixed(2)} writes, ${costs.guardedUncached.providerCalls} provider calls`)
     console.log(`per session read (b): ${costs.sessionDefault.reads.toFixed(2)} Redis reads, ${costs.sessionDefault.writes.toFixed(2)} writes`)
     console.log(`refresh storm, 60 concurrent requests: p99 ${storm.steadyP99} ms steady, ${storm.stormP99} ms with a 300 ms refresh in flight (+${storm.stormP99 - storm.steadyP99} ms), ${storm.refreshCalls} provider refresh call(s), ${storm.stormNon2xx} non-2xx`)
   } finally {

@@ -4,7 +4,9 @@
  *   bare               a bare Fastify route
  *   session-default    reads a value from @fastify/session with its default settings
  *                      (rolling and saveUninitialized on) and a Redis session store
- *   guarded-redis      requireUser with the Redis stores and the recommended session settings
+ *   guarded-redis      requireUser with the Redis stores, their local read cache and the
+ *                      recommended session settings
+ *   guarded-redis-uncached  the same without the local read cache: two Redis reads per request
  *   guarded-memory     requireUser with the memory stores
  *   guarded-refreshing guarded-redis with 2-second access tokens, so refreshes happen during the run
  *   session-recommended reads a value from @fastify/session alone, with the settings recommended
@@ -53,13 +55,13 @@ async function sessionOnly (recommended: boolean): Promise<FastifyInstance> {
   return app
 }
 
-async function guarded (stores: 'redis' | 'memory', provider: DevProvider): Promise<FastifyInstance> {
+async function guarded (stores: 'redis' | 'memory', provider: DevProvider, localCache: boolean): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   await app.register(fastifyCookie)
   let sessionStore: RedisSessionStore | MemorySessionStore
   if (stores === 'redis') {
     await app.register(fastifyRedis, { client: await connectRedis(redisUrl), closeClient: true })
-    sessionStore = new RedisSessionStore(app.redis)
+    sessionStore = new RedisSessionStore(app.redis, { localCache })
   } else {
     sessionStore = new MemorySessionStore()
   }
@@ -77,6 +79,7 @@ async function guarded (stores: 'redis' | 'memory', provider: DevProvider): Prom
     baseUrl: provider.baseUrl,
     encryptionKeys: ENCRYPTION_KEY,
     tokenStore: stores,
+    redisLocalCache: localCache,
     rateLimit: { loginsPerMinute: 100_000, callbacksPerMinute: 100_000 }
   })
   app.get('/hello', { preHandler: app.mubarokah.requireUser }, async (request) => ({ hello: request.mubarokah?.userId ?? null }))
@@ -100,7 +103,7 @@ async function main (): Promise<void> {
   } else {
     const accessTokenTtlSeconds = scenario === 'guarded-refreshing' || process.env.BENCH_SHORT_TOKENS === '1' ? 2 : 3600
     provider = await startDevProvider({ clients: [createDevClient([`http://127.0.0.1:${port}/auth/mubarokah/callback`])], accessTokenTtlSeconds })
-    app = await guarded(scenario === 'guarded-memory' ? 'memory' : 'redis', provider)
+    app = await guarded(scenario === 'guarded-memory' ? 'memory' : 'redis', provider, scenario !== 'guarded-redis-uncached')
   }
   await app.listen({ host: '127.0.0.1', port })
   const url = `http://127.0.0.1:${port}`

@@ -62,6 +62,12 @@ export const OptionsSchema = Type.Object({
   tokenStore: Type.Union([Type.Literal('memory'), Type.Literal('redis'), TokenStoreObjectSchema], { default: 'memory' }),
   /** Key prefix of the Redis token store, so several apps can share one Redis. Default `mubarokah:`. */
   redisKeyPrefix: Type.String({ default: 'mubarokah:', maxLength: 100, pattern: '^[^{}\\s]*$' }),
+  /**
+   * With the Redis token store, serve grant reads from process memory, kept in step by Redis
+   * invalidation messages (`CLIENT TRACKING`, Redis 6 or later; ignored on Redis Cluster).
+   * Pair it with `new RedisSessionStore(app.redis, { localCache: true })`. Default false.
+   */
+  redisLocalCache: Type.Boolean({ default: false }),
   /** Upper bound on entries of the memory token store. Default 100000. */
   memoryStoreMaxEntries: Type.Integer({ default: 100_000, minimum: 100 }),
   /**

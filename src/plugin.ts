@@ -11,6 +11,7 @@ import { FernetError, FernetKeyRing, generateFernetKey } from './tokens/fernet.j
 import { GrantManager } from './tokens/grants.js'
 import { MemoryTokenStore } from './tokens/memory-store.js'
 import { RedisTokenStore, type RedisClient } from './tokens/redis-store.js'
+import { closeReadCache, readCacheFor } from './redis-cache.js'
 import type { TokenStore } from './tokens/store.js'
 import type { MubarokahDecorator } from './types.js'
 
@@ -125,7 +126,15 @@ function tokenStoreOf (fastify: FastifyInstance, options: ResolvedOptions): Toke
   if (redis === undefined || typeof (redis as { defineCommand?: unknown }).defineCommand !== 'function') {
     throw new OptionInvalidError('tokenStore', 'it is "redis" but fastify.redis is missing; register @fastify/redis before this plugin')
   }
-  return new RedisTokenStore(redis, { keyPrefix: options.redisKeyPrefix })
+  const store = new RedisTokenStore(redis, { keyPrefix: options.redisKeyPrefix, localCache: options.redisLocalCache })
+  if (options.redisLocalCache) {
+    const cache = readCacheFor(redis)
+    if (cache === null) fastify.log.warn({ event: 'redis_cache_unavailable', option: 'redisLocalCache' }, 'redisLocalCache needs a standalone Redis; on a Redis Cluster every guarded request reads from Redis')
+    cache?.useLog(fastify.log.child({ plugin: 'fastify-mubarokah-id' }))
+    // The client may outlive the app (a client passed to @fastify/redis); the cache's connections must not.
+    fastify.addHook('onClose', async () => { await closeReadCache(redis) })
+  }
+  return store
 }
 
 /**

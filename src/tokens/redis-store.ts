@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
+import { readCacheFor, type RedisReadCache } from '../redis-cache.js'
 import type { ClaimResult, HitResult, Lock, ReplaceResult, StoredGrant, StoredTransaction, TokenStore } from './store.js'
 
 /** An ioredis client or cluster, as @fastify/redis decorates `fastify.redis`. */
@@ -9,6 +10,11 @@ export type RedisClient = Redis | Cluster
 export interface RedisTokenStoreOptions {
   /** Prefix of every key, so several apps can share one Redis. Default `mubarokah:`. */
   keyPrefix?: string
+  /**
+   * Serve grant reads from process memory, kept in step by Redis invalidation messages
+   * (see RedisSessionStoreOptions.localCache). Default false.
+   */
+  localCache?: boolean
 }
 
 /*
@@ -95,6 +101,8 @@ return {value, redis.call('PTTL', KEYS[1])}`
 } as const
 
 type ScriptName = keyof typeof SCRIPTS
+/** The grant hash fields `rev`, `user` and `data`, as HMGET returns them. */
+type GrantFields = Array<string | null>
 type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>
 
 /**
@@ -105,10 +113,14 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>
 export class RedisTokenStore implements TokenStore {
   readonly #redis: RedisClient
   readonly #prefix: string
+  readonly #cache: RedisReadCache | null
 
   constructor (redis: RedisClient, options: RedisTokenStoreOptions = {}) {
     this.#redis = redis
     this.#prefix = options.keyPrefix ?? 'mubarokah:'
+    this.#cache = options.localCache === true ? readCacheFor(redis) : null
+    // Only grant records are cached: every other key is written on the requests that read it.
+    this.#cache?.track(`${this.#prefix}{g:`)
     for (const [name, script] of Object.entries(SCRIPTS)) {
       if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
         redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
@@ -117,20 +129,45 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async getGrant (grantId: string): Promise<StoredGrant | null> {
-    const [revision, userId, data] = await this.#call(() => this.#redis.hmget(this.#grantKey(grantId), 'rev', 'user', 'data'))
+    const key = this.#grantKey(grantId)
+    const fields = this.#cache?.peek<GrantFields>(key) ?? await this.#call(() => this.#readGrant(key))
+    if (fields === null) return null
+    const [revision, userId, data] = fields
     if (revision == null || userId == null || data == null) return null
     return { grantId, userId, revision: Number(revision), data }
   }
 
+  async #readGrant (key: string): Promise<GrantFields | null> {
+    if (this.#cache === null) return await this.#redis.hmget(key, 'rev', 'user', 'data')
+    return await this.#cache.fill(key, async () => {
+      const replies = await this.#redis.multi().hmget(key, 'rev', 'user', 'data').pttl(key).exec() ?? []
+      const [[fieldsError, fields], [ttlError, ttlMs]] = replies as [[Error | null, GrantFields], [Error | null, number]]
+      if (fieldsError !== null) throw fieldsError
+      if (ttlError !== null) throw ttlError
+      return { value: fields[0] === null ? null : fields, ttlMs }
+    })
+  }
+
+  /** Runs a write of one grant, with the cached copy dropped before and after it. */
+  async #writeGrant<T> (grantId: string, write: (key: string) => Promise<T>): Promise<T> {
+    const key = this.#grantKey(grantId)
+    this.#cache?.invalidate(key)
+    try {
+      return await write(key)
+    } finally {
+      this.#cache?.invalidate(key)
+    }
+  }
+
   async createGrant (grant: { grantId: string, userId: string, data: string }, ttlMs: number): Promise<void> {
-    await this.#script('mubarokahCreateGrant', this.#grantKey(grant.grantId), grant.userId, grant.data, ttlMs)
+    await this.#writeGrant(grant.grantId, async (key) => await this.#script('mubarokahCreateGrant', key, grant.userId, grant.data, ttlMs))
     const indexKey = this.#userKey(grant.userId)
     // Every write of a grant sets the same TTL, so the newest write outlives the others and sets the index TTL.
     await this.#call(() => this.#redis.multi().sadd(indexKey, grant.grantId).pexpire(indexKey, ttlMs).exec())
   }
 
   async replaceGrant (grantId: string, expectedRevision: number, data: string, ttlMs: number): Promise<ReplaceResult> {
-    const [result, userId] = await this.#script('mubarokahReplaceGrant', this.#grantKey(grantId), expectedRevision, data, ttlMs) as [ReplaceResult, string?]
+    const [result, userId] = await this.#writeGrant(grantId, async (key) => await this.#script('mubarokahReplaceGrant', key, expectedRevision, data, ttlMs)) as [ReplaceResult, string?]
     if (result !== 'ok' || userId === undefined) return result
     // The user's index must live at least as long as the grant it lists.
     await this.#call(() => this.#redis.pexpire(this.#userKey(userId), ttlMs))
@@ -138,7 +175,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async deleteGrant (grantId: string, expectedRevision?: number): Promise<boolean> {
-    const userId = await this.#script('mubarokahDeleteGrant', this.#grantKey(grantId), expectedRevision ?? '')
+    const userId = await this.#writeGrant(grantId, async (key) => await this.#script('mubarokahDeleteGrant', key, expectedRevision ?? ''))
     if (typeof userId !== 'string') return false
     await this.#call(() => this.#redis.srem(this.#userKey(userId), grantId))
     return true

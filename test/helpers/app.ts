@@ -44,6 +44,8 @@ export interface StartAppOptions {
   readonly plugin?: Partial<MubarokahOptions>
   /** Redis URL for the Redis session and token stores; memory stores without it. */
   readonly redisUrl?: string
+  /** Serve session and grant reads from the Redis read cache (`localCache`, `redisLocalCache`). */
+  readonly localCache?: boolean
   /** Redis Cluster nodes for the Redis stores, instead of `redisUrl`. */
   readonly redisCluster?: ReadonlyArray<{ host: string, port: number }>
   readonly sessionSecret?: string | string[]
@@ -80,10 +82,10 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
     cluster.on('error', () => {})
     await once(cluster, 'ready')
     await app.register(fastifyRedis, { client: cluster as unknown as Redis, closeClient: true })
-    sessionStore = new RedisSessionStore(app.redis)
+    sessionStore = new RedisSessionStore(app.redis, { localCache: options.localCache })
   } else if (options.redisUrl !== undefined) {
     await app.register(fastifyRedis, { client: await connectRedis(options.redisUrl), closeClient: true })
-    sessionStore = new RedisSessionStore(app.redis)
+    sessionStore = new RedisSessionStore(app.redis, { localCache: options.localCache })
   } else if (options.sessionStore !== undefined) {
     sessionStore = options.sessionStore
   } else {
@@ -106,6 +108,7 @@ export async function startApp (options: StartAppOptions): Promise<TestApp> {
     encryptionKeys: TEST_ENCRYPTION_KEY,
     tokenStore: options.redisUrl === undefined && options.redisCluster === undefined ? 'memory' : 'redis',
     rateLimit: { loginsPerMinute: 10_000, callbacksPerMinute: 10_000 },
+    redisLocalCache: options.localCache,
     ...options.plugin
   })
 

@@ -12,7 +12,8 @@ test('login, single-flight refresh and logout on a Redis Cluster', async (t) => 
   const ports = [await freePort(), await freePort()]
   const provider = await startProvider(ports, { accessTokenTtlSeconds: 2 })
   t.teardown(() => provider.close())
-  const apps = await Promise.all(ports.map(async (port) => await startApp({ provider, port, redisCluster: cluster.nodes })))
+  // The local cache is asked for but needs a standalone Redis: the apps say so and read from the cluster.
+  const apps = await Promise.all(ports.map(async (port) => await startApp({ provider, port, redisCluster: cluster.nodes, localCache: true })))
   for (const app of apps) t.teardown(() => app.close())
   const [first, second] = apps as [typeof apps[0], typeof apps[0]]
 
@@ -31,4 +32,5 @@ test('login, single-flight refresh and logout on a Redis Cluster', async (t) => 
   const logout = await browser.request(`${second.url}/auth/mubarokah/logout`, { method: 'POST', headers: JSON_ACCEPT })
   t.same(JSON.parse(logout.text), { loggedOut: true, endedGrants: 1 })
   t.equal((await browser.request(`${first.url}/dashboard`, { headers: JSON_ACCEPT })).status, 401)
+  for (const app of apps) t.equal(app.logs.events('redis_cache_unavailable').length, 1, 'one warning about the local cache')
 })

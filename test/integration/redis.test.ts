@@ -114,6 +114,27 @@ test('a guarded request writes nothing to Redis', async (t) => {
   t.ok(ttl > 29 * 86_400_000 && ttl <= 30 * 86_400_000, 'the session lives as long as its cookie')
 })
 
+test('with the local cache a guarded request reads nothing from Redis', async (t) => {
+  const redis = await redisFor(t)
+  const { app } = await startFixture(t, { redisUrl: redis.url, localCache: true })
+  const browser = new Browser()
+  await loginAs(browser, app.url, 'budi')
+  const client = redis.client()
+  for (let index = 0; index < 3; index += 1) t.equal((await browser.request(`${app.url}/dashboard`, { headers: JSON_ACCEPT })).status, 200, 'the first requests fill the cache')
+
+  const before = await commandCounts(client)
+  for (let index = 0; index < 20; index += 1) t.equal((await browser.request(`${app.url}/dashboard`, { headers: JSON_ACCEPT })).status, 200)
+  const after = await commandCounts(client)
+  // The cache writes one heartbeat key per second; nothing else may run.
+  const heartbeats = (after.set ?? 0) - (before.set ?? 0)
+  const total = Object.keys(after).reduce((sum, command) => sum + (after[command] ?? 0) - (before[command] ?? 0), 0)
+  t.equal(total - heartbeats - 1, 0, 'no command but heartbeats (and the INFO call itself)')
+
+  const logout = await browser.request(`${app.url}/auth/mubarokah/logout`, { method: 'POST', headers: JSON_ACCEPT })
+  t.equal(logout.status, 200)
+  t.equal((await browser.request(`${app.url}/dashboard`, { headers: JSON_ACCEPT })).status, 401, 'the logout is seen at once')
+})
+
 async function commandCounts (client: Redis): Promise<Record<string, number>> {
   const info = await client.info('commandstats')
   const counts: Record<string, number> = {}

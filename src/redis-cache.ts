@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { RedisClient } from './tokens/redis-store.js'
+
+/*
+ * A read cache in process memory for session and grant records, kept correct by Redis itself
+ * (server-assisted client-side caching, Redis 6 and later). A dedicated connection turns on
+ * `CLIENT TRACKING ... BCAST PREFIX` for the tracked key prefixes and redirects the
+ * invalidation messages to a second, subscribed connection. Redis then reports every change of
+ * a tracked key (write, delete, expiry, eviction, flush) by any client to every instance, which
+ * drops its copy. A guarded request in steady state then reads nothing from Redis.
+ *
+ * Rules that keep it correct:
+ * - Nothing is served from the cache unless both connections are up and tracking is on.
+ *   A lost connection empties the cache and turns it off until tracking is on again.
+ * - A read fills the cache only when no invalidation arrived while it was in flight (a
+ *   generation counter), because the invalidation and the reply come on different connections
+ *   and their order is not fixed.
+ * - A heartbeat key under a tracked prefix is written every `heartbeatMs`; its invalidation
+ *   proves the whole path works. Without it for three beats, the cache turns off.
+ * - Writers of this process invalidate their keys before and after each write, so this
+ *   process reads its own writes without waiting for Redis.
+ * - An entry lives at most as long as its key in Redis, and at most `maxAgeMs`.
+ */
+
+const CHANNEL = '__redis__:invalidate'
+
+export interface RedisReadCacheOptions {
+  /** Upper bound on cached records; the oldest are dropped beyond it. Default 100000. */
+  maxEntries?: number
+  /** Longest time a record is served from memory, in milliseconds. Default 60000. */
+  maxAgeMs?: number
+  /** Interval of the heartbeat that proves invalidations arrive, in milliseconds. Default 1000. */
+  heartbeatMs?: number
+}
+
+interface Entry {
+  readonly value: unknown
+  readonly expiresAt: number
+}
+
+/** What a cache miss reads from Redis: the value (null when the key is missing) and the key's PTTL. */
+export interface CacheFill<T> {
+  readonly value: T | null
+  readonly ttlMs: number
+}
+
+export class RedisReadCache {
+  readonly #client: Redis
+  readonly #maxEntries: number
+  readonly #maxAgeMs: number
+  readonly #heartbeatMs: number
+  readonly #instanceId = randomBytes(9).toString('base64url')
+  readonly #entries = new Map<string, Entry>()
+  #prefixes: string[] = []
+  #log: FastifyBaseLogger | undefined
+  #listener: Redis | undefined
+  #control: Redis | undefined
+  #listenerId: number | null = null
+  #enabled = false
+  /** Bumped by every invalidation; a read started in an older generation does not fill the cache. */
+  #generation = 0
+  #lastHeartbeatAt = 0
+  #heartbeat: NodeJS.Timeout | undefined
+  #steps: Promise<void> = Promise.resolve()
+  #pendingSteps = 0
+  #failing = false
+  #closed = false
+
+  constructor (client: Redis, options: RedisReadCacheOptions = {}) {
+    this.#client = client
+    this.#maxEntries = options.maxEntries ?? 100_000
+    this.#maxAgeMs = options.maxAgeMs ?? 60_000
+    this.#heartbeatMs = options.heartbeatMs ?? 1000
+  }
+
+  /** True while records are served from memory. */
+  get enabled (): boolean {
+    return this.#enabled
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+
+  /** Sets the logger for state changes, unless one is set already. */
+  useLog (log: FastifyBaseLogger): void {
+    this.#log ??= log
+  }
+
+  /** Adds a key prefix to track and starts the cache on first use. */
+  track (prefix: string): void {
+    if (this.#closed) return
+    const prefixes = normalisePrefixes([...this.#prefixes, prefix])
+    if (prefixes.join('\n') === this.#prefixes.join('\n')) return
+    this.#prefixes = prefixes
+    if (this.#listener === undefined) this.#start()
+    else this.#step(async () => { await this.#enableTracking() })
+  }
+
+  /** The cached value of `key`, or undefined when it must be read from Redis. */
+  peek<T> (key: string): T | undefined {
+    if (!this.#enabled) return undefined
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt > Date.now()) return entry.value as T
+    this.#entries.delete(key)
+    return undefined
+  }
+
+  /** Reads `key` with `fetch` and keeps the result when no invalidation raced with the read. */
+  async fill<T> (key: string, fetch: () => Promise<CacheFill<T>>): Promise<T | null> {
+    const generation = this.#generation
+    const { value, ttlMs } = await fetch()
+    if (value === null || !this.#enabled || generation !== this.#generation) return value
+    // PTTL is -1 for a key without expiry and -2 for a key that vanished between the reads.
+    if (ttlMs === -2) return value
+    const lifetime = ttlMs < 0 ? this.#maxAgeMs : Math.min(ttlMs, this.#maxAgeMs)
+    this.#entries.set(key, { value, expiresAt: Date.now() + lifetime })
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string)
+    return value
+  }
+
+  /** Drops `key` and keeps reads in flight from filling the cache. Writers call it before and after writing. */
+  invalidate (key: string): void {
+    this.#generation += 1
+    this.#entries.delete(key)
+  }
+
+  /** Closes both connections. The client passed in is left alone. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#disable(null)
+    clearInterval(this.#heartbeat)
+    const connections = [this.#listener, this.#control].filter((connection) => connection !== undefined)
+    await Promise.all(connections.map(async (connection) => {
+      await connection.quit().catch(() => connection.disconnect())
+    }))
+  }
+
+  #start (): void {
+    const overrides = { lazyConnect: false, enableAutoPipelining: false, enableOfflineQueue: true, autoResubscribe: false }
+    // RESP2: invalidations then arrive as Pub/Sub messages, which ioredis delivers as events.
+    const listener = this.#client.duplicate({ ...overrides, protocol: 2, connectionName: 'mubarokah-cache-listener' })
+    const control = this.#client.duplicate({ ...overrides, connectionName: 'mubarokah-cache-control' })
+    this.#listener = listener
+    this.#control = control
+
+    listener.on('messageBuffer', (channel: Buffer, keys: Buffer[] | null) => { this.#onInvalidate(channel, keys) })
+    listener.on('ready', () => { this.#step(async () => { await this.#subscribe() }) })
+    control.on('ready', () => { this.#step(async () => { await this.#enableTracking() }) })
+    for (const connection of [listener, control]) {
+      // The error is logged by the disable below; this listener only keeps ioredis from printing it.
+      connection.on('error', () => {})
+      connection.on('close', () => {
+        if (connection === listener) this.#listenerId = null
+        this.#disable('connection lost')
+      })
+    }
+    this.#client.once('end', () => { void closeReadCache(this.#client) })
+
+    this.#heartbeat = setInterval(() => { this.#beat() }, this.#heartbeatMs)
+    this.#heartbeat.unref()
+  }
+
+  /** Runs the set-up steps one at a time, in order. A failure is logged once until a step succeeds. */
+  #step (run: () => Promise<void>): void {
+    this.#pendingSteps += 1
+    this.#steps = this.#steps.then(run).then(() => {
+      this.#failing = false
+    }, (error: unknown) => {
+      this.#disable(null)
+      if (!this.#failing) this.#log?.warn({ event: 'redis_cache_setup_failed', err: error }, 'redis read cache could not start tracking; reading from redis')
+      this.#failing = true
+    }).finally(() => { this.#pendingSteps -= 1 })
+  }
+
+  async #subscribe (): Promise<void> {
+    const listener = this.#listener
+    if (listener === undefined || this.#closed) return
+    this.#listenerId = null
+    const id = await listener.client('ID')
+    await listener.subscribe(CHANNEL)
+    this.#listenerId = Number(id)
+    await this.#enableTracking()
+  }
+
+  async #enableTracking (): Promise<void> {
+    const control = this.#control
+    if (control?.status !== 'ready' || this.#listenerId === null || this.#closed) return
+    this.#disable(null)
+    await control.call('CLIENT', 'TRACKING', 'off')
+    const prefixArgs = this.#prefixes.flatMap((prefix) => ['PREFIX', prefix])
+    await control.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(this.#listenerId), 'BCAST', ...prefixArgs)
+    this.#lastHeartbeatAt = Date.now()
+    this.#enabled = true
+    this.#log?.info({ event: 'redis_cache_enabled', prefixes: this.#prefixes }, 'redis read cache on')
+  }
+
+  #onInvalidate (channel: Buffer, keys: Buffer[] | null): void {
+    if (channel.toString() !== CHANNEL) return
+    this.#generation += 1
+    // A null key list means the database was flushed.
+    if (!Array.isArray(keys)) {
+      this.#entries.clear()
+      return
+    }
+    const heartbeatKey = this.#heartbeatKey()
+    for (const key of keys) {
+      const name = key.toString()
+      if (name === heartbeatKey) this.#lastHeartbeatAt = Date.now()
+      else this.#entries.delete(name)
+    }
+  }
+
+  #beat (): void {
+    const listener = this.#listener
+    if (this.#closed || this.#pendingSteps > 0 || listener === undefined || this.#control?.status !== 'ready') return
+    if (!this.#enabled) {
+      // A set-up step failed earlier: retry it, from a fresh listener connection if it never subscribed.
+      if (this.#listenerId !== null) this.#step(async () => { await this.#enableTracking() })
+      else if (listener.status === 'ready') listener.disconnect(true)
+      return
+    }
+    if (Date.now() - this.#lastHeartbeatAt > 3 * this.#heartbeatMs) {
+      this.#disable('heartbeat lost')
+      // A subscribed connection cannot run CLIENT ID; a new one subscribes again and tracking follows.
+      listener.disconnect(true)
+      return
+    }
+    this.#control.set(this.#heartbeatKey(), '1', 'PX', 10 * this.#heartbeatMs).catch(() => {})
+  }
+
+  #heartbeatKey (): string {
+    return `${this.#prefixes[0] ?? ''}~cache-heartbeat:${this.#instanceId}`
+  }
+
+  #disable (reason: string | null): void {
+    this.#generation += 1
+    this.#entries.clear()
+    if (!this.#enabled) return
+    this.#enabled = false
+    if (reason !== null) this.#log?.warn({ event: 'redis_cache_disabled', reason }, 'redis read cache off; reading from redis until tracking is back')
+  }
+}
+
+/** Drops prefixes covered by a shorter one: Redis refuses overlapping BCAST prefixes. */
+function normalisePrefixes (prefixes: string[]): string[] {
+  const sorted = [...new Set(prefixes)].sort((left, right) => left.length - right.length)
+  const kept: string[] = []
+  for (const prefix of sorted) if (!kept.some((shorter) => prefix.startsWith(shorter))) kept.push(prefix)
+  return kept.sort()
+}
+
+const shared = new WeakMap<object, RedisReadCache | null>()
+
+/**
+ * The read cache of an ioredis client, shared by the stores that use it (one pair of extra
+ * connections per client). Null for a Redis Cluster: tracking redirection works per node, so
+ * the stores read from Redis there.
+ */
+export function readCacheFor (client: RedisClient): RedisReadCache | null {
+  const existing = shared.get(client)
+  if (existing !== undefined) return existing
+  const cache = client.isCluster ? null : new RedisReadCache(client as Redis)
+  shared.set(client, cache)
+  return cache
+}
+
+/** Closes the shared read cache of `client`, if one was started; a later `readCacheFor` starts a new one. */
+export async function closeReadCache (client: RedisClient): Promise<void> {
+  const cache = shared.get(client)
+  shared.delete(client)
+  await cache?.close()
+}
