@@ -7,7 +7,10 @@
  * Each second the provider's refresh endpoint fails with probability --fault-share, in one of
  * six ways (latency, 500, a 502 HTML page, 429, a dropped connection, malformed JSON).
  *
- *   npm run soak -- --seconds 180 --processes 3 --users 30 --seed 7 --fault-share 0.5
+ * With --local-cache the processes serve session and grant reads from the Redis read cache, so
+ * a copy that outlived another process's refresh would show up as a rejected refresh token.
+ *
+ *   npm run soak -- --seconds 180 --processes 3 --users 30 --seed 7 --fault-share 0.5 --local-cache
  */
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -25,7 +28,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '30' },
     'token-seconds': { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
-    'fault-share': { type: 'string', default: '0.5' }
+    'fault-share': { type: 'string', default: '0.5' },
+    'local-cache': { type: 'boolean', default: false }
   }
 })
 const faultShare = Number(values['fault-share'])
@@ -58,6 +62,7 @@ async function main (): Promise<number> {
     provider: { baseUrl: provider.baseUrl },
     port,
     redisUrl: redis.url,
+    localCache: values['local-cache'],
     logLevel: 'warn',
     plugin: { httpTimeoutMs: 1000 }
   })))
@@ -112,6 +117,7 @@ async function main (): Promise<number> {
       tokenSeconds,
       seed: Number(values.seed),
       faultShare,
+      localCache: values['local-cache'],
       requests: latencies.length,
       statuses: Object.fromEntries(statuses),
       faultWindows: faultsApplied,

@@ -29,7 +29,7 @@ const CHANNEL = '__redis__:invalidate'
 export interface RedisReadCacheOptions {
   /** Upper bound on cached records; the oldest are dropped beyond it. Default 100000. */
   maxEntries?: number
-  /** Longest time a record is served from memory, in milliseconds. Default 60000. */
+  /** Maximum time a record is served from memory, in milliseconds. Default 60000. */
   maxAgeMs?: number
   /** Interval of the heartbeat that proves invalidations arrive, in milliseconds. Default 1000. */
   heartbeatMs?: number
@@ -40,7 +40,7 @@ interface Entry {
   readonly expiresAt: number
 }
 
-/** What a cache miss reads from Redis: the value (null when the key is missing) and the key's PTTL. */
+/** The result of a cache miss read from Redis: the value (null when the key is missing) and the key's PTTL. */
 export interface CacheFill<T> {
   readonly value: T | null
   readonly ttlMs: number
@@ -111,10 +111,12 @@ export class RedisReadCache {
 
   /** Reads `key` with `fetch` and keeps the result when no invalidation raced with the read. */
   async fill<T> (key: string, fetch: () => Promise<CacheFill<T>>): Promise<T | null> {
+    // Only a read made entirely while tracking was on, with no invalidation in between, is kept.
+    const trackedAtStart = this.#enabled
     const generation = this.#generation
     const { value, ttlMs } = await fetch()
-    if (value === null || !this.#enabled || generation !== this.#generation) return value
-    // PTTL is -1 for a key without expiry and -2 for a key that vanished between the reads.
+    if (value === null || !trackedAtStart || !this.#enabled || generation !== this.#generation) return value
+    // PTTL is -1 for a key without expiry and -2 for a missing key.
     if (ttlMs === -2) return value
     const lifetime = ttlMs < 0 ? this.#maxAgeMs : Math.min(ttlMs, this.#maxAgeMs)
     this.#entries.set(key, { value, expiresAt: Date.now() + lifetime })
@@ -195,6 +197,8 @@ export class RedisReadCache {
     const prefixArgs = this.#prefixes.flatMap((prefix) => ['PREFIX', prefix])
     await control.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(this.#listenerId), 'BCAST', ...prefixArgs)
     this.#lastHeartbeatAt = Date.now()
+    // Reads sent before tracking was on may have missed an invalidation: they must not fill the cache.
+    this.#generation += 1
     this.#enabled = true
     this.#log?.info({ event: 'redis_cache_enabled', prefixes: this.#prefixes }, 'redis read cache on')
   }
@@ -257,9 +261,9 @@ function normalisePrefixes (prefixes: string[]): string[] {
 const shared = new WeakMap<object, RedisReadCache | null>()
 
 /**
- * The read cache of an ioredis client, shared by the stores that use it (one pair of extra
- * connections per client). Null for a Redis Cluster: tracking redirection works per node, so
- * the stores read from Redis there.
+ * Returns the read cache of an ioredis client, shared by the stores that use it (one pair of
+ * extra connections per client). Returns null for a Redis Cluster, because tracking redirection
+ * works per node, so the stores read from Redis there.
  */
 export function readCacheFor (client: RedisClient): RedisReadCache | null {
   const existing = shared.get(client)

@@ -4,10 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Session } from 'fastify'
 import type { Redis } from 'ioredis'
 import { after, test, type Test } from 'tap'
-import { RedisSessionStore } from '../src/index.js'
+import { FernetKeyRing, GrantManager, MubarokahOAuthClient, RedisSessionStore } from '../src/index.js'
 import { RedisReadCache, closeReadCache, readCacheFor } from '../src/redis-cache.js'
 import { RedisTokenStore } from '../src/tokens/redis-store.js'
-import { startRedis } from './helpers/redis.js'
+import { Browser } from './helpers/browser.js'
+import { CLIENT_SECRET, loginAs, startApp, startProvider, TEST_ENCRYPTION_KEY } from './helpers/app.js'
+import { freePort, startRedis } from './helpers/redis.js'
 
 /*
  * The Redis read cache against a real redis-server: what it serves from memory, what makes it
@@ -27,7 +29,7 @@ async function until (condition: () => boolean | Promise<boolean>, what: string,
   }
 }
 
-/** A client of the shared test server, closed when the test ends. */
+/** Creates a client of the shared test server, closed when the test ends. */
 function connect (t: Test): Redis {
   const client = redis.client()
   t.teardown(() => { client.disconnect() })
@@ -50,7 +52,7 @@ async function commandCalls (client: Redis, command: string): Promise<number> {
   return Number(match?.[1] ?? 0)
 }
 
-/** A cache fill that reads `key` with GET and PTTL, the way the stores do. */
+/** Returns a cache fill that reads `key` with GET and PTTL, the way the stores do. */
 function fetchFrom (client: Redis, key: string) {
   return async () => {
     const [value, ttlMs] = await Promise.all([client.get(key), client.pttl(key)])
@@ -147,6 +149,25 @@ test('a lost listener connection turns the cache off until tracking is back', as
   t.pass('recovered')
 })
 
+test('a read sent while tracking was off is not kept', async (t) => {
+  const { cache, client } = await startCache(t)
+  const other = connect(t)
+  const key = `${PREFIX}off`
+  await client.set(key, 'old', 'PX', 60_000)
+  await connect(t).call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await until(() => !cache.enabled, 'the cache turns off')
+
+  const value = await cache.fill(key, async () => {
+    const read = await fetchFrom(client, key)()
+    // No invalidation reaches this process for this write: tracking is off.
+    await other.set(key, 'new', 'PX', 60_000)
+    await until(() => cache.enabled, 'tracking is back', 10_000)
+    return read
+  })
+  t.equal(value, 'old')
+  t.equal(cache.peek(key), undefined, 'the read from before tracking was on is not cached')
+})
+
 test('a frozen Redis turns the cache off within three heartbeats', async (t) => {
   const frozen = await startRedis()
   t.teardown(() => frozen.stop())
@@ -233,8 +254,59 @@ test('token store with localCache reads a grant once and drops it on every write
   t.equal(await store.replaceGrant('g1', 1, 'v2', 60_000), 'ok')
   t.equal((await store.getGrant('g1'))?.data, 'v2', 'own write seen at once')
   t.equal((await store.getGrant('g1'))?.revision, 2)
+  const beforeFresh = await commandCalls(stats, 'hmget')
+  t.equal((await store.getGrant('g1', { fresh: true }))?.data, 'v2')
+  t.equal(await commandCalls(stats, 'hmget') - beforeFresh, 1, 'a fresh read goes to Redis although the grant is cached')
+
   t.equal(await store.deleteGrant('g1'), true)
   t.equal(await store.getGrant('g1'), null, 'own delete seen at once')
+})
+
+test('a refresh decides on a fresh read of the grant', async (t) => {
+  const port = await freePort()
+  const provider = await startProvider([port], { accessTokenTtlSeconds: 2 })
+  t.teardown(() => provider.close())
+  const app = await startApp({ provider, port, redisUrl: redis.url, localCache: true })
+  t.teardown(() => app.close())
+  const browser = new Browser()
+  await loginAs(browser, app.url, 'budi')
+  const [grantId] = await app.app.mubarokah.tokens.listUser('1001')
+
+  // A second instance whose store records how each grant read was made.
+  const client = connect(t)
+  t.teardown(async () => { await closeReadCache(client) })
+  const store = new RedisTokenStore(client, { localCache: true })
+  const reads: boolean[] = []
+  const recording = new Proxy(store, {
+    get (target, property) {
+      if (property === 'getGrant') {
+        return async (id: string, options?: { fresh?: boolean }) => {
+          reads.push(options?.fresh === true)
+          return await target.getGrant(id, options)
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  const manager = new GrantManager({
+    store: recording,
+    keys: FernetKeyRing.parse(TEST_ENCRYPTION_KEY),
+    client: new MubarokahOAuthClient({ clientId: 'dev-client', clientSecret: CLIENT_SECRET, redirectUri: `${app.url}/auth/mubarokah/callback`, baseUrl: provider.baseUrl, clientAuthentication: 'body', defaultTokenLifetimeSeconds: 3600, fetch, timeoutMs: 5000, sizeLimit: 65536 }),
+    log: app.app.log,
+    refreshWindowMs: 300_000,
+    grantTtlMs: 86_400_000,
+    lockTtlMs: 5000,
+    refreshWaitMs: 1000
+  })
+
+  const seen = await manager.load(grantId as string)
+  t.same(reads, [false], 'the guard path may use the cache')
+  await sleep(1100)
+  const outcome = await manager.refresh(seen!, 'window')
+  t.equal(outcome.kind, 'fresh')
+  t.same(reads, [false, true], 'the lock holder read the stored record before spending the refresh token')
+  t.equal(provider.stats.refreshSuccesses, 1)
 })
 
 test('readCacheFor shares one cache per client and none for a cluster', async (t) => {

@@ -40,7 +40,7 @@ function ttlOf (session: Session, defaultTtlMs: number): number {
   return Math.max(1000, at - Date.now())
 }
 
-/** The session as JSON, without its cookie unless `persistCookie` asked for it. */
+/** Serializes a session to JSON, without its cookie unless `persistCookie` is set. */
 function serialize (session: Session, persistCookie: boolean): string {
   if (persistCookie) return JSON.stringify(session)
   const data: Record<string, unknown> = {}

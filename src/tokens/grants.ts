@@ -88,9 +88,10 @@ export class GrantManager {
   /**
    * Reads a grant. Returns null when it does not exist, and also when it cannot be read
    * (corrupt, or encrypted with a key no longer configured): that login simply has to start again.
+   * With `fresh`, a store's read cache is bypassed; the refresh reads this way before it decides.
    */
-  async load (grantId: string): Promise<Grant | null> {
-    const stored = await this.#settings.store.getGrant(grantId)
+  async load (grantId: string, options: { fresh?: boolean } = {}): Promise<Grant | null> {
+    const stored = await this.#settings.store.getGrant(grantId, options)
     if (stored === null) return null
     const cached = this.#decoded.get(grantId)
     if (cached !== undefined && cached.revision === stored.revision && cached.encoded === stored.data) return cached
@@ -186,7 +187,7 @@ export class GrantManager {
       // Another instance is refreshing: wait for the record it writes.
       await sleep(pause)
       pause = Math.min(pause * 2, 200)
-      const latest = await this.load(current.grantId)
+      const latest = await this.load(current.grantId, { fresh: true })
       if (latest === null) return { kind: 'ended' }
       if (latest.revision !== current.revision) {
         if (!this.#stillNeedsRefresh(latest, reason)) return { kind: 'fresh', grant: latest }
@@ -204,7 +205,8 @@ export class GrantManager {
   }
 
   async #refreshHoldingLock (seen: Grant, reason: RefreshReason): Promise<RefreshOutcome> {
-    const current = await this.load(seen.grantId)
+    // A cached copy may miss a refresh that another instance finished a moment ago.
+    const current = await this.load(seen.grantId, { fresh: true })
     if (current === null) return { kind: 'ended' }
     if (current.revision !== seen.revision && !this.#stillNeedsRefresh(current, reason)) return { kind: 'fresh', grant: current }
 
@@ -249,7 +251,7 @@ export class GrantManager {
       return { kind: 'ended' }
     }
     if (result === 'conflict') {
-      const latest = await this.load(current.grantId)
+      const latest = await this.load(current.grantId, { fresh: true })
       this.#settings.log.warn({ event: 'refresh_conflict', ...ids }, 'grant changed while the refresh lock was held')
       return latest === null ? { kind: 'ended' } : { kind: 'fresh', grant: latest }
     }

@@ -128,9 +128,10 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  async getGrant (grantId: string): Promise<StoredGrant | null> {
+  async getGrant (grantId: string, options: { fresh?: boolean } = {}): Promise<StoredGrant | null> {
     const key = this.#grantKey(grantId)
-    const fields = this.#cache?.peek<GrantFields>(key) ?? await this.#call(() => this.#readGrant(key))
+    const cached = options.fresh === true ? undefined : this.#cache?.peek<GrantFields>(key)
+    const fields = cached ?? await this.#call(() => this.#readGrant(key))
     if (fields === null) return null
     const [revision, userId, data] = fields
     if (revision == null || userId == null || data == null) return null

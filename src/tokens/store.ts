@@ -45,8 +45,11 @@ export interface HitResult {
 }
 
 export interface TokenStore {
-  /** Reads a grant, or null when it does not exist or has expired. */
-  getGrant(grantId: string): Promise<StoredGrant | null>
+  /**
+   * Reads a grant, or null when it does not exist or has expired. With `fresh`, a store that
+   * caches reads must read the stored record: the refresh decides on it which refresh token to spend.
+   */
+  getGrant(grantId: string, options?: { fresh?: boolean }): Promise<StoredGrant | null>
   /** Stores a new grant at revision 1 and adds it to the user's index. */
   createGrant(grant: { grantId: string, userId: string, data: string }, ttlMs: number): Promise<void>
   /** Replaces a grant only if its revision is still `expectedRevision`; never recreates a deleted grant. */
