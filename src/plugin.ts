@@ -69,6 +69,9 @@ const plugin: FastifyPluginAsync<MubarokahOptions> = async (fastify, rawOptions)
     if ((error as { code?: string }).code === 'FST_MUBAROKAH_STORE_UNAVAILABLE') reply.header('retry-after', String(retryAfterOf(error) ?? 5))
   })
   if (options.tokenStore === 'memory') fastify.addHook('onClose', async () => { await store.close?.() })
+  const redis = (fastify as unknown as { redis?: RedisClient }).redis
+  // The client may outlive the app (passed to @fastify/redis without closeClient); the read cache's connections must not.
+  if (redis !== undefined) fastify.addHook('onClose', (_instance, done) => { closeReadCache(redis); done() })
 
   await registerRoutes(fastify, runtime, guards)
 }
@@ -131,8 +134,6 @@ function tokenStoreOf (fastify: FastifyInstance, options: ResolvedOptions): Toke
     const cache = readCacheFor(redis)
     if (cache === null) fastify.log.warn({ event: 'redis_cache_unavailable', option: 'redisLocalCache' }, 'redisLocalCache needs a standalone Redis; on a Redis Cluster every guarded request reads from Redis')
     cache?.useLog(fastify.log.child({ plugin: 'fastify-mubarokah-id' }))
-    // The client may outlive the app (a client passed to @fastify/redis); the cache's connections must not.
-    fastify.addHook('onClose', async () => { await closeReadCache(redis) })
   }
   return store
 }

@@ -48,6 +48,8 @@ export interface CacheFill<T> {
 
 export class RedisReadCache {
   readonly #client: Redis
+  /** The client's ioredis `keyPrefix`: Redis sees and reports keys with it, the stores name them without it. */
+  readonly #keyPrefix: string
   readonly #maxEntries: number
   readonly #maxAgeMs: number
   readonly #heartbeatMs: number
@@ -67,9 +69,11 @@ export class RedisReadCache {
   #pendingSteps = 0
   #failing = false
   #closed = false
+  readonly #onClientEnd = (): void => { closeReadCache(this.#client) }
 
   constructor (client: Redis, options: RedisReadCacheOptions = {}) {
     this.#client = client
+    this.#keyPrefix = client.options.keyPrefix ?? ''
     this.#maxEntries = options.maxEntries ?? 100_000
     this.#maxAgeMs = options.maxAgeMs ?? 60_000
     this.#heartbeatMs = options.heartbeatMs ?? 1000
@@ -114,12 +118,14 @@ export class RedisReadCache {
     // Only a read made entirely while tracking was on, with no invalidation in between, is kept.
     const trackedAtStart = this.#enabled
     const generation = this.#generation
+    // The key's TTL counts from about when Redis read it, so the entry's lifetime counts from before the read.
+    const readAt = Date.now()
     const { value, ttlMs } = await fetch()
     if (value === null || !trackedAtStart || !this.#enabled || generation !== this.#generation) return value
     // PTTL is -1 for a key without expiry and -2 for a missing key.
     if (ttlMs === -2) return value
     const lifetime = ttlMs < 0 ? this.#maxAgeMs : Math.min(ttlMs, this.#maxAgeMs)
-    this.#entries.set(key, { value, expiresAt: Date.now() + lifetime })
+    this.#entries.set(key, { value, expiresAt: readAt + lifetime })
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string)
     return value
   }
@@ -130,20 +136,21 @@ export class RedisReadCache {
     this.#entries.delete(key)
   }
 
-  /** Closes both connections. The client passed in is left alone. */
-  async close (): Promise<void> {
+  /** Closes both connections at once. The client passed in is left alone. */
+  close (): void {
     if (this.#closed) return
     this.#closed = true
     this.#disable(null)
     clearInterval(this.#heartbeat)
-    const connections = [this.#listener, this.#control].filter((connection) => connection !== undefined)
-    await Promise.all(connections.map(async (connection) => {
-      await connection.quit().catch(() => connection.disconnect())
-    }))
+    this.#client.removeListener('end', this.#onClientEnd)
+    // disconnect, not quit: neither connection has a reply worth waiting for, and a frozen Redis would never send one.
+    this.#listener?.disconnect()
+    this.#control?.disconnect()
   }
 
   #start (): void {
-    const overrides = { lazyConnect: false, enableAutoPipelining: false, enableOfflineQueue: true, autoResubscribe: false }
+    // Nothing is resent or resubscribed after a reconnect: the set-up steps redo it in order.
+    const overrides = { lazyConnect: false, enableAutoPipelining: false, enableOfflineQueue: true, autoResubscribe: false, autoResendUnfulfilledCommands: false }
     // RESP2: invalidations then arrive as Pub/Sub messages, which ioredis delivers as events.
     const listener = this.#client.duplicate({ ...overrides, protocol: 2, connectionName: 'mubarokah-cache-listener' })
     const control = this.#client.duplicate({ ...overrides, connectionName: 'mubarokah-cache-control' })
@@ -161,7 +168,7 @@ export class RedisReadCache {
         this.#disable('connection lost')
       })
     }
-    this.#client.once('end', () => { void closeReadCache(this.#client) })
+    this.#client.once('end', this.#onClientEnd)
 
     this.#heartbeat = setInterval(() => { this.#beat() }, this.#heartbeatMs)
     this.#heartbeat.unref()
@@ -182,6 +189,7 @@ export class RedisReadCache {
   async #subscribe (): Promise<void> {
     const listener = this.#listener
     if (listener === undefined || this.#closed) return
+    this.#disable(null)
     this.#listenerId = null
     const id = await listener.client('ID')
     await listener.subscribe(CHANNEL)
@@ -191,11 +199,15 @@ export class RedisReadCache {
 
   async #enableTracking (): Promise<void> {
     const control = this.#control
-    if (control?.status !== 'ready' || this.#listenerId === null || this.#closed) return
+    const listenerId = this.#listenerId
+    if (control?.status !== 'ready' || listenerId === null || this.#closed) return
     this.#disable(null)
     await control.call('CLIENT', 'TRACKING', 'off')
-    const prefixArgs = this.#prefixes.flatMap((prefix) => ['PREFIX', prefix])
-    await control.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(this.#listenerId), 'BCAST', ...prefixArgs)
+    const prefixArgs = this.#prefixes.flatMap((prefix) => ['PREFIX', this.#keyPrefix + prefix])
+    await control.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(listenerId), 'BCAST', ...prefixArgs)
+    // Either connection may have dropped while the commands were in flight; then a later step starts again.
+    const unchanged = this.#listenerId === listenerId && this.#listener?.status === 'ready' && control.status === 'ready'
+    if (!unchanged || this.#closed) return
     this.#lastHeartbeatAt = Date.now()
     // Reads sent before tracking was on may have missed an invalidation: they must not fill the cache.
     this.#generation += 1
@@ -213,7 +225,8 @@ export class RedisReadCache {
     }
     const heartbeatKey = this.#heartbeatKey()
     for (const key of keys) {
-      const name = key.toString()
+      const fullName = key.toString()
+      const name = fullName.startsWith(this.#keyPrefix) ? fullName.slice(this.#keyPrefix.length) : fullName
       if (name === heartbeatKey) this.#lastHeartbeatAt = Date.now()
       else this.#entries.delete(name)
     }
@@ -221,20 +234,22 @@ export class RedisReadCache {
 
   #beat (): void {
     const listener = this.#listener
-    if (this.#closed || this.#pendingSteps > 0 || listener === undefined || this.#control?.status !== 'ready') return
+    const control = this.#control
+    if (this.#closed || listener === undefined || control === undefined) return
+    if (this.#enabled && Date.now() - this.#lastHeartbeatAt > 3 * this.#heartbeatMs) {
+      this.#disable('heartbeat lost')
+      // A subscribed connection cannot run CLIENT ID; a new one subscribes again and tracking follows.
+      listener.disconnect(true)
+      return
+    }
+    if (this.#pendingSteps > 0 || control.status !== 'ready') return
     if (!this.#enabled) {
       // A set-up step failed earlier: retry it, from a fresh listener connection if it never subscribed.
       if (this.#listenerId !== null) this.#step(async () => { await this.#enableTracking() })
       else if (listener.status === 'ready') listener.disconnect(true)
       return
     }
-    if (Date.now() - this.#lastHeartbeatAt > 3 * this.#heartbeatMs) {
-      this.#disable('heartbeat lost')
-      // A subscribed connection cannot run CLIENT ID; a new one subscribes again and tracking follows.
-      listener.disconnect(true)
-      return
-    }
-    this.#control.set(this.#heartbeatKey(), '1', 'PX', 10 * this.#heartbeatMs).catch(() => {})
+    control.set(this.#heartbeatKey(), '1', 'PX', 10 * this.#heartbeatMs).catch(() => {})
   }
 
   #heartbeatKey (): string {
@@ -273,9 +288,12 @@ export function readCacheFor (client: RedisClient): RedisReadCache | null {
   return cache
 }
 
-/** Closes the shared read cache of `client`, if one was started; a later `readCacheFor` starts a new one. */
-export async function closeReadCache (client: RedisClient): Promise<void> {
+/**
+ * Closes the shared read cache of `client`, if one was started; a later `readCacheFor` starts a
+ * new one. The plugin calls it when the app closes; the cache also closes when the client ends.
+ */
+export function closeReadCache (client: RedisClient): void {
   const cache = shared.get(client)
   shared.delete(client)
-  await cache?.close()
+  cache?.close()
 }

@@ -39,7 +39,7 @@ function connect (t: Test): Redis {
 async function startCache (t: Test, options: ConstructorParameters<typeof RedisReadCache>[1] = {}): Promise<{ cache: RedisReadCache, client: Redis }> {
   const client = connect(t)
   const cache = new RedisReadCache(client, { heartbeatMs: 100, ...options })
-  t.teardown(async () => { await cache.close() })
+  t.teardown(() => { cache.close() })
   cache.track(PREFIX)
   await until(() => cache.enabled, 'tracking is on')
   return { cache, client }
@@ -175,7 +175,7 @@ test('a frozen Redis turns the cache off within three heartbeats', async (t) => 
   const cache = new RedisReadCache(client, { heartbeatMs: 100 })
   t.teardown(async () => {
     frozen.resume()
-    await cache.close()
+    cache.close()
   })
   cache.track(PREFIX)
   await until(() => cache.enabled, 'tracking is on')
@@ -208,7 +208,7 @@ test('prefixes covered by a shorter one are tracked once', async (t) => {
 
 test('session store with localCache reads Redis once per session', async (t) => {
   const client = connect(t)
-  t.teardown(async () => { await closeReadCache(client) })
+  t.teardown(() => { closeReadCache(client) })
   const store = new RedisSessionStore(client, { keyPrefix: 'sess-cache:', localCache: true })
   await until(() => readCacheFor(client)?.enabled === true, 'tracking is on')
   const stats = connect(t)
@@ -241,7 +241,7 @@ test('session store with localCache reads Redis once per session', async (t) => 
 
 test('token store with localCache reads a grant once and drops it on every write', async (t) => {
   const client = connect(t)
-  t.teardown(async () => { await closeReadCache(client) })
+  t.teardown(() => { closeReadCache(client) })
   const store = new RedisTokenStore(client, { keyPrefix: 'tok-cache:', localCache: true })
   await until(() => readCacheFor(client)?.enabled === true, 'tracking is on')
   const stats = connect(t)
@@ -274,7 +274,7 @@ test('a refresh decides on a fresh read of the grant', async (t) => {
 
   // A second instance whose store records how each grant read was made.
   const client = connect(t)
-  t.teardown(async () => { await closeReadCache(client) })
+  t.teardown(() => { closeReadCache(client) })
   const store = new RedisTokenStore(client, { localCache: true })
   const reads: boolean[] = []
   const recording = new Proxy(store, {
@@ -311,12 +311,17 @@ test('a refresh decides on a fresh read of the grant', async (t) => {
 
 test('readCacheFor shares one cache per client and none for a cluster', async (t) => {
   const client = connect(t)
-  t.teardown(async () => { await closeReadCache(client) })
+  t.teardown(() => { closeReadCache(client) })
   t.equal(readCacheFor(client), readCacheFor(client))
   t.equal(readCacheFor({ isCluster: true } as unknown as Redis), null)
   const cache = readCacheFor(client)
-  await closeReadCache(client)
+  closeReadCache(client)
   t.not(readCacheFor(client), cache, 'a closed cache is replaced')
+  for (let round = 0; round < 12; round += 1) {
+    readCacheFor(client)?.track(PREFIX)
+    closeReadCache(client)
+  }
+  t.ok(client.listenerCount('end') <= 1, `closed caches leave no listener on the client (${client.listenerCount('end')})`)
 })
 
 test('the cache closes with the client it serves', async (t) => {
@@ -331,4 +336,90 @@ test('the cache closes with the client it serves', async (t) => {
   await once(client, 'end')
   await until(async () => !/mubarokah-cache-/.test(await names()), 'the cache connections are closed')
   t.notOk(cache.enabled)
+})
+
+test('a client with an ioredis keyPrefix is tracked under that prefix', async (t) => {
+  const client = redis.client({ keyPrefix: 'app1:' })
+  t.teardown(() => { client.disconnect() })
+  const cache = new RedisReadCache(client, { heartbeatMs: 100 })
+  t.teardown(() => { cache.close() })
+  cache.track(PREFIX)
+  await until(() => cache.enabled, 'tracking is on')
+  const key = `${PREFIX}prefixed`
+  await client.set(key, 'one', 'PX', 60_000)
+  await cache.fill(key, fetchFrom(client, key))
+  t.equal(cache.peek(key), 'one')
+
+  // Another client without the option sees the full key name.
+  await connect(t).del(`app1:${key}`)
+  await until(() => cache.peek(key) === undefined, 'the delete of the prefixed key is reported')
+  await sleep(500)
+  t.ok(cache.enabled, 'heartbeats under the prefixed name keep the cache on')
+})
+
+test('closing the cache does not wait for a frozen Redis', async (t) => {
+  const frozen = await startRedis()
+  t.teardown(() => frozen.stop())
+  const client = frozen.client()
+  const cache = new RedisReadCache(client, { heartbeatMs: 100 })
+  cache.track(PREFIX)
+  await until(() => cache.enabled, 'tracking is on')
+  frozen.pause()
+  t.teardown(() => { frozen.resume() })
+  const started = Date.now()
+  cache.close()
+  t.ok(Date.now() - started < 100, 'closed at once')
+  t.notOk(cache.enabled)
+})
+
+test('the app closes a session store cache it did not ask for', async (t) => {
+  const port = await freePort()
+  const provider = await startProvider([port])
+  t.teardown(() => provider.close())
+  // Memory token store: only the session store uses the cache of this client.
+  const app = await startApp({ provider, port, redisUrl: redis.url, localCache: true, plugin: { tokenStore: 'memory', redisLocalCache: false } })
+  const cache = readCacheFor(app.app.redis) as RedisReadCache
+  await until(() => cache.enabled, 'the session store started the cache')
+  await app.close()
+  t.notOk(cache.enabled, 'closed with the app')
+  t.not(readCacheFor(app.app.redis), cache)
+})
+
+
+test('tracking stays off when the listener drops during set-up', async (t) => {
+  // A slow reconnect keeps the listener down after the set-up step has finished.
+  const client = redis.client({ retryStrategy: () => 1500 })
+  t.teardown(() => { client.disconnect() })
+  const duplicates: Redis[] = []
+  const duplicate = client.duplicate.bind(client)
+  client.duplicate = (options) => {
+    const connection = duplicate(options)
+    duplicates.push(connection)
+    return connection
+  }
+  const cache = new RedisReadCache(client, { heartbeatMs: 1000 })
+  t.teardown(() => { cache.close() })
+  cache.track(PREFIX)
+  await until(() => cache.enabled, 'tracking is on')
+
+  const [listener, control] = duplicates as [Redis, Redis]
+  const admin = connect(t)
+  const call = control.call.bind(control) as (...args: string[]) => Promise<unknown>
+  let dropped = false
+  control.call = (async (...args: string[]) => {
+    const reply = await call(...args)
+    if (args[2] === 'on' && !dropped) {
+      dropped = true
+      // The listener drops after Redis accepted the redirect but before the reply is handled.
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      await until(() => listener.status !== 'ready', 'the listener is down')
+    }
+    return reply
+  }) as typeof control.call
+  cache.track('other-prefix:')
+  await sleep(300)
+  t.notOk(cache.enabled, 'no cache without a listener')
+
+  await until(() => cache.enabled, 'tracking is back with the new listener', 10_000)
+  t.ok(listener.status === 'ready')
 })
