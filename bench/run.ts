@@ -14,7 +14,7 @@ import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { freePort, startRedis } from '../test/helpers/redis.js'
+import { commandCounts, freePort, startRedis } from '../test/helpers/redis.js'
 
 const { values } = parseArgs({
   options: {
@@ -98,12 +98,6 @@ function median (numbers: number[]): number {
   const sorted = [...numbers].sort((x, y) => x - y)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-async function commandCounts (redis: Redis): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {}
-  for (const match of (await redis.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)) counts[match[1] as string] = Number(match[2])
-  return counts
 }
 
 const READS = ['get', 'hmget', 'hget', 'exists', 'smembers', 'pttl', 'mget']

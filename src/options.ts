@@ -64,7 +64,7 @@ export const OptionsSchema = Type.Object({
   redisKeyPrefix: Type.String({ default: 'mubarokah:', maxLength: 100, pattern: '^[^{}\\s]*$' }),
   /**
    * With the Redis token store, serve grant reads from process memory, kept in step by Redis
-   * invalidation messages (`CLIENT TRACKING`, Redis 6 or later; ignored on Redis Cluster).
+   * invalidation messages (`CLIENT TRACKING`, Redis 6 or later). Ignored on Redis Cluster.
    * Pair it with `new RedisSessionStore(app.redis, { localCache: true })`. Default false.
    */
   redisLocalCache: Type.Boolean({ default: false }),

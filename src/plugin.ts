@@ -23,7 +23,8 @@ const plugin: FastifyPluginAsync<MubarokahOptions> = async (fastify, rawOptions)
   checkProductionSettings(fastify, options)
 
   const keys = encryptionKeysOf(fastify, options)
-  const store = tokenStoreOf(fastify, options)
+  const redis = (fastify as unknown as { redis?: RedisClient }).redis
+  const store = tokenStoreOf(fastify, options, redis)
   const client = new MubarokahOAuthClient({
     clientId: options.clientId,
     clientSecret: options.clientSecret,
@@ -69,7 +70,6 @@ const plugin: FastifyPluginAsync<MubarokahOptions> = async (fastify, rawOptions)
     if ((error as { code?: string }).code === 'FST_MUBAROKAH_STORE_UNAVAILABLE') reply.header('retry-after', String(retryAfterOf(error) ?? 5))
   })
   if (options.tokenStore === 'memory') fastify.addHook('onClose', async () => { await store.close?.() })
-  const redis = (fastify as unknown as { redis?: RedisClient }).redis
   // The client may outlive the app (passed to @fastify/redis without closeClient); the read cache's connections must not.
   if (redis !== undefined) fastify.addHook('onClose', (_instance, done) => { closeReadCache(redis); done() })
 
@@ -121,11 +121,10 @@ function encryptionKeysOf (fastify: FastifyInstance, options: ResolvedOptions): 
   }
 }
 
-function tokenStoreOf (fastify: FastifyInstance, options: ResolvedOptions): TokenStore {
+function tokenStoreOf (fastify: FastifyInstance, options: ResolvedOptions, redis: RedisClient | undefined): TokenStore {
   if (options.tokenStore === 'memory') return new MemoryTokenStore({ maxEntries: options.memoryStoreMaxEntries })
   if (options.tokenStore !== 'redis') return options.tokenStore
 
-  const redis = (fastify as unknown as { redis?: RedisClient }).redis
   if (redis === undefined || typeof (redis as { defineCommand?: unknown }).defineCommand !== 'function') {
     throw new OptionInvalidError('tokenStore', 'it is "redis" but fastify.redis is missing; register @fastify/redis before this plugin')
   }

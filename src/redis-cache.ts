@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { RedisClient } from './tokens/redis-store.js'
 
 /*
@@ -14,14 +14,17 @@ import type { RedisClient } from './tokens/redis-store.js'
  * Rules that keep it correct:
  * - Nothing is served from the cache unless both connections are up and tracking is on.
  *   A lost connection empties the cache and turns it off until tracking is on again.
- * - A read fills the cache only when no invalidation arrived while it was in flight (a
- *   generation counter), because the invalidation and the reply come on different connections
- *   and their order is not fixed.
- * - A heartbeat key under a tracked prefix is written every `heartbeatMs`; its invalidation
- *   proves the whole path works. Without it for three beats, the cache turns off.
+ * - A read fills the cache only when tracking was on for the whole read and no invalidation
+ *   arrived meanwhile (a generation counter), because the invalidation and the reply come on
+ *   different connections and their order is not fixed.
+ * - A heartbeat key under a tracked prefix is written every `heartbeatMs`, and its invalidation
+ *   proves the whole path works. When none arrives for three to four beats, the cache turns off.
  * - Writers of this process invalidate their keys before and after each write, so this
  *   process reads its own writes without waiting for Redis.
  * - An entry lives at most as long as its key in Redis, and at most `maxAgeMs`.
+ *
+ * NOTE: between a change in Redis and the arrival of its invalidation message (about one Redis
+ * round trip), other processes still serve their old copy, for example of a logged-out session.
  */
 
 const CHANNEL = '__redis__:invalidate'
@@ -48,7 +51,7 @@ export interface CacheFill<T> {
 
 export class RedisReadCache {
   readonly #client: Redis
-  /** The client's ioredis `keyPrefix`: Redis sees and reports keys with it, the stores name them without it. */
+  /** The client's ioredis `keyPrefix`. Redis stores and reports keys with it, but the stores name them without it. */
   readonly #keyPrefix: string
   readonly #maxEntries: number
   readonly #maxAgeMs: number
@@ -271,6 +274,18 @@ function normalisePrefixes (prefixes: string[]): string[] {
   const kept: string[] = []
   for (const prefix of sorted) if (!kept.some((shorter) => prefix.startsWith(shorter))) kept.push(prefix)
   return kept.sort()
+}
+
+/**
+ * Reads `key` with `command` and its PTTL in one MULTI, so the TTL belongs to the value read.
+ * Stores use it as their `fill` fetch.
+ */
+export async function readWithTtl<T> (redis: RedisClient, key: string, command: (multi: ChainableCommander) => ChainableCommander): Promise<CacheFill<T>> {
+  const replies = await command(redis.multi()).pttl(key).exec() ?? []
+  const [[valueError, value], [ttlError, ttlMs]] = replies as [[Error | null, T | null], [Error | null, number]]
+  if (valueError !== null) throw valueError
+  if (ttlError !== null) throw ttlError
+  return { value, ttlMs }
 }
 
 const shared = new WeakMap<object, RedisReadCache | null>()

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Session } from 'fastify'
 import { StoreUnavailableError } from '../errors.js'
-import { readCacheFor, type RedisReadCache } from '../redis-cache.js'
+import { readCacheFor, readWithTtl, type RedisReadCache } from '../redis-cache.js'
 import type { RedisClient } from '../tokens/redis-store.js'
 
 /*
@@ -193,12 +193,7 @@ export class RedisSessionStore extends EventEmitter {
 
   async #read (key: string): Promise<string | null> {
     if (this.#cache === null) return await this.#redis.get(key)
-    return await this.#cache.fill(key, async () => {
-      const [[getError, value], [ttlError, ttlMs]] = await this.#redis.multi().get(key).pttl(key).exec() as Array<[Error | null, unknown]> as [[Error | null, string | null], [Error | null, number]]
-      if (getError !== null) throw getError
-      if (ttlError !== null) throw ttlError
-      return { value, ttlMs }
-    })
+    return await this.#cache.fill(key, async () => await readWithTtl<string>(this.#redis, key, (multi) => multi.get(key)))
   }
 
   #fail (key: string, error: unknown, callback: Callback): void {

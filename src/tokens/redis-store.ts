@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
-import { readCacheFor, type RedisReadCache } from '../redis-cache.js'
+import { readCacheFor, readWithTtl, type RedisReadCache } from '../redis-cache.js'
 import type { ClaimResult, HitResult, Lock, ReplaceResult, StoredGrant, StoredTransaction, TokenStore } from './store.js'
 
 /** An ioredis client or cluster, as @fastify/redis decorates `fastify.redis`. */
@@ -140,13 +140,8 @@ export class RedisTokenStore implements TokenStore {
 
   async #readGrant (key: string): Promise<GrantFields | null> {
     if (this.#cache === null) return await this.#redis.hmget(key, 'rev', 'user', 'data')
-    return await this.#cache.fill(key, async () => {
-      const replies = await this.#redis.multi().hmget(key, 'rev', 'user', 'data').pttl(key).exec() ?? []
-      const [[fieldsError, fields], [ttlError, ttlMs]] = replies as [[Error | null, GrantFields], [Error | null, number]]
-      if (fieldsError !== null) throw fieldsError
-      if (ttlError !== null) throw ttlError
-      return { value: fields[0] === null ? null : fields, ttlMs }
-    })
+    // A missing grant reads as nulls with PTTL -2, which the cache does not keep.
+    return await this.#cache.fill(key, async () => await readWithTtl<GrantFields>(this.#redis, key, (multi) => multi.hmget(key, 'rev', 'user', 'data')))
   }
 
   /** Runs a write of one grant, with the cached copy dropped before and after it. */

@@ -212,3 +212,11 @@ export async function allRedisText (client: Redis): Promise<string> {
   }
   return parts.join('\n')
 }
+
+/** Returns how many times the server has run each command, from INFO commandstats (lower-case names). */
+export async function commandCounts (client: Redis): Promise<Record<string, number>> {
+  const info = await client.info('commandstats')
+  const counts: Record<string, number> = {}
+  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) counts[match[1] as string] = Number(match[2])
+  return counts
+}

@@ -12,7 +12,7 @@ test('login, single-flight refresh and logout on a Redis Cluster', async (t) => 
   const ports = [await freePort(), await freePort()]
   const provider = await startProvider(ports, { accessTokenTtlSeconds: 2 })
   t.teardown(() => provider.close())
-  // The local cache is asked for but needs a standalone Redis: the apps say so and read from the cluster.
+  // The local cache needs a standalone Redis, so the apps log a warning and read from the cluster.
   const apps = await Promise.all(ports.map(async (port) => await startApp({ provider, port, redisCluster: cluster.nodes, localCache: true })))
   for (const app of apps) t.teardown(() => app.close())
   const [first, second] = apps as [typeof apps[0], typeof apps[0]]

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
 import { test, type Test } from 'tap'
 import { connectRedis, FernetKeyRing, generateFernetKey, RedisUnreachableError } from '../../src/index.js'
 import { Browser } from '../helpers/browser.js'
 import { loginAs, startApp, startFixture, startProvider, TEST_ENCRYPTION_KEY, type TestApp } from '../helpers/app.js'
-import { allRedisText, freePort, startRedis, type TestRedis } from '../helpers/redis.js'
+import { allRedisText, commandCounts, freePort, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const JSON_ACCEPT = { accept: 'application/json' }
 
@@ -134,13 +133,6 @@ test('with the local cache a guarded request reads nothing from Redis', async (t
   t.equal(logout.status, 200)
   t.equal((await browser.request(`${app.url}/dashboard`, { headers: JSON_ACCEPT })).status, 401, 'the logout is seen at once')
 })
-
-async function commandCounts (client: Redis): Promise<Record<string, number>> {
-  const info = await client.info('commandstats')
-  const counts: Record<string, number> = {}
-  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) counts[match[1] as string] = Number(match[2])
-  return counts
-}
 
 interface LoopResult {
   readonly statuses: Map<number, number>
